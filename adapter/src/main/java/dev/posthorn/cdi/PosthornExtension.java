@@ -1,0 +1,114 @@
+package dev.posthorn.cdi;
+
+import java.lang.annotation.Annotation;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import javax.naming.InitialContext;
+import javax.naming.NamingException;
+
+import dev.posthorn.api.MailConnectionFactory;
+import dev.posthorn.api.MailFactory;
+import jakarta.enterprise.context.Dependent;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Any;
+import jakarta.enterprise.inject.CreationException;
+import jakarta.enterprise.inject.Default;
+import jakarta.enterprise.inject.spi.AfterBeanDiscovery;
+import jakarta.enterprise.inject.spi.Extension;
+import jakarta.enterprise.inject.spi.InjectionPoint;
+import jakarta.enterprise.inject.spi.ProcessBean;
+import jakarta.enterprise.inject.spi.ProcessInjectionPoint;
+
+/**
+ * Makes {@code @Inject MailConnectionFactory} work without a producer in the application: it adds one
+ * bean for the default factory and one for each {@link MailFactory} name found at an injection point,
+ * each looking up the connection factory resource in JNDI.
+ *
+ * <p>A resource adapter's own beans are not visible to separately deployed applications, so the
+ * application registers this extension by bundling the {@code posthorn-adapter} jar with classifier
+ * {@code cdi}. A bean the application defines itself for the same qualifier takes precedence.
+ */
+public class PosthornExtension implements Extension {
+
+    private static final Logger LOG = Logger.getLogger(PosthornExtension.class.getName());
+
+    private final Set<String> requestedNames = ConcurrentHashMap.newKeySet();
+    private final Set<String> namesDefinedByApplication = ConcurrentHashMap.newKeySet();
+    private final Map<String, MailConnectionFactory> factories = new ConcurrentHashMap<>();
+    private volatile boolean defaultDefinedByApplication;
+
+    void collectInjectionPoints(@Observes ProcessInjectionPoint<?, ?> event) {
+        InjectionPoint point = event.getInjectionPoint();
+        if (point.getType() == MailConnectionFactory.class) {
+            for (Annotation qualifier : point.getQualifiers()) {
+                if (qualifier instanceof MailFactory named) {
+                    requestedNames.add(named.value());
+                }
+            }
+        }
+    }
+
+    void collectApplicationBeans(@Observes ProcessBean<?> event) {
+        if (!event.getBean().getTypes().contains(MailConnectionFactory.class)) {
+            return;
+        }
+        for (Annotation qualifier : event.getBean().getQualifiers()) {
+            if (qualifier instanceof MailFactory named) {
+                namesDefinedByApplication.add(named.value());
+            } else if (qualifier.annotationType() == Default.class) {
+                defaultDefinedByApplication = true;
+            }
+        }
+    }
+
+    void addFactoryBeans(@Observes AfterBeanDiscovery event) {
+        if (!defaultDefinedByApplication) {
+            addBean(event, MailConnectionFactory.DEFAULT_JNDI_NAME, Default.Literal.INSTANCE);
+        }
+        for (String name : requestedNames) {
+            if (!namesDefinedByApplication.contains(name)) {
+                addBean(event, name, new MailFactory.Literal(name));
+            }
+        }
+    }
+
+    private void addBean(AfterBeanDiscovery event, String jndiName, Annotation qualifier) {
+        event.addBean()
+                .beanClass(PosthornExtension.class)
+                .types(MailConnectionFactory.class, Object.class)
+                .qualifiers(qualifier, Any.Literal.INSTANCE)
+                .scope(Dependent.class)
+                .createWith(context -> factory(jndiName));
+        LOG.log(Level.FINE, "Posthorn: MailConnectionFactory bean added for JNDI name {0}", jndiName);
+    }
+
+    private MailConnectionFactory factory(String jndiName) {
+        return factories.computeIfAbsent(jndiName, PosthornExtension::lookup);
+    }
+
+    /** Looks the name up as given, or under java:app/ first and then globally when it has no scheme. */
+    static MailConnectionFactory lookup(String jndiName) {
+        String[] candidates = jndiName.startsWith("java:") ? new String[] {jndiName}
+                : new String[] {"java:app/" + jndiName, jndiName};
+        NamingException last = null;
+        for (String candidate : candidates) {
+            try {
+                Object found = new InitialContext().lookup(candidate);
+                if (found instanceof MailConnectionFactory factory) {
+                    return factory;
+                }
+                throw new CreationException("JNDI name '" + candidate + "' holds " + found.getClass().getName()
+                        + ", not a Posthorn MailConnectionFactory: check the resource's connection definition");
+            } catch (NamingException e) {
+                last = e;
+            }
+        }
+        throw new CreationException("No Posthorn MailConnectionFactory found at '" + String.join("' or '", candidates)
+                + "': create a connector resource with that JNDI name on the posthorn resource adapter, or "
+                + "qualify the injection point with @MailFactory(\"<jndi name>\")", last);
+    }
+}

@@ -1,0 +1,553 @@
+package dev.posthorn.outbound;
+
+import java.io.PrintWriter;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import javax.naming.InitialContext;
+import javax.naming.NamingException;
+import javax.security.auth.Subject;
+
+import dev.posthorn.api.FailureKind;
+import dev.posthorn.api.MailConnection;
+import dev.posthorn.api.MailConnectionFactory;
+import dev.posthorn.api.MailException;
+import dev.posthorn.api.SendReceipt;
+import dev.posthorn.delivery.DeliveryEngine;
+import dev.posthorn.delivery.MessagePreparer;
+import dev.posthorn.delivery.OutgoingMessage;
+import dev.posthorn.smtp.SmtpConnection;
+import dev.posthorn.smtp.SmtpSettings;
+import dev.posthorn.smtp.TransportSecurity;
+import jakarta.mail.internet.AddressException;
+import jakarta.mail.internet.InternetAddress;
+import jakarta.resource.NotSupportedException;
+import jakarta.resource.ResourceException;
+import jakarta.resource.spi.ConfigProperty;
+import jakarta.resource.spi.ConnectionDefinition;
+import jakarta.resource.spi.ConnectionManager;
+import jakarta.resource.spi.ConnectionRequestInfo;
+import jakarta.resource.spi.InvalidPropertyException;
+import jakarta.resource.spi.ManagedConnection;
+import jakarta.resource.spi.ManagedConnectionFactory;
+import jakarta.resource.spi.ResourceAdapter;
+import jakarta.resource.spi.ResourceAdapterAssociation;
+import jakarta.resource.spi.ValidatingManagedConnectionFactory;
+import jakarta.transaction.TransactionSynchronizationRegistry;
+
+/**
+ * Connection definition for one SMTP server: its configuration properties are what operators set on a
+ * connector connection pool. Setters reject impossible values at once; contradictions between
+ * properties are reported when the first connection is created.
+ */
+@ConnectionDefinition(
+        connectionFactory = MailConnectionFactory.class,
+        connectionFactoryImpl = MailConnectionFactoryImpl.class,
+        connection = MailConnection.class,
+        connectionImpl = MailConnectionHandle.class)
+public class MailManagedConnectionFactory
+        implements ManagedConnectionFactory, ResourceAdapterAssociation, ValidatingManagedConnectionFactory {
+
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = Logger.getLogger(MailManagedConnectionFactory.class.getName());
+
+    static final String DEFAULT_HOST = "localhost";
+    static final int DEFAULT_PORT = 0;
+    static final String DEFAULT_TRANSPORT_SECURITY = "STARTTLS";
+    static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 10_000;
+    static final int DEFAULT_READ_TIMEOUT_MILLIS = 60_000;
+    static final int DEFAULT_WRITE_TIMEOUT_MILLIS = 60_000;
+    static final int DEFAULT_MAX_MESSAGES_PER_CONNECTION = 100;
+    static final long DEFAULT_MAX_CONNECTION_AGE_MILLIS = 300_000;
+    static final long DEFAULT_VALIDATE_AFTER_IDLE_MILLIS = 3_000;
+
+    /** JNDI names of the container's scheduled executor, used for Angus Mail's write timeouts. */
+    private static final String[] SCHEDULED_EXECUTOR_NAMES = {
+        "java:comp/DefaultManagedScheduledExecutorService",
+        "concurrent/__defaultManagedScheduledExecutorService"
+    };
+
+    @ConfigProperty(defaultValue = DEFAULT_HOST, description = {
+        "Host name or IP address of the SMTP server or relay. Default: localhost."})
+    private String host = DEFAULT_HOST;
+
+    @ConfigProperty(defaultValue = "0", description = {
+        "TCP port of the SMTP server. 0 (the default) picks the port that belongs to transportSecurity: "
+            + "587 for STARTTLS, 465 for IMPLICIT_TLS, 25 for PLAIN. Range 0-65535."})
+    private Integer port = DEFAULT_PORT;
+
+    @ConfigProperty(defaultValue = DEFAULT_TRANSPORT_SECURITY, description = {
+        "How the connection is protected: STARTTLS (default; upgrade required before AUTH or any message "
+            + "data, never a fall-back to clear text), IMPLICIT_TLS (TLS from the first byte, port 465) or "
+            + "PLAIN (clear text, only for relays inside a trusted network). Certificates and host names are "
+            + "checked against the JVM's trust store."})
+    private String transportSecurity = DEFAULT_TRANSPORT_SECURITY;
+
+    @ConfigProperty(description = {
+        "User name for SMTP AUTH. Leave empty for servers that accept mail without authentication."})
+    private String username;
+
+    @ConfigProperty(confidential = true, description = {
+        "Password for SMTP AUTH; required when username is set. Never logged. On Payara a password alias "
+            + "works: ${ALIAS=name}."})
+    private String password;
+
+    @ConfigProperty(defaultValue = "10000", description = {
+        "Maximum time in milliseconds to open the TCP connection. Default 10000. Range 1-600000."})
+    private Integer connectTimeoutMillis = DEFAULT_CONNECT_TIMEOUT_MILLIS;
+
+    @ConfigProperty(defaultValue = "60000", description = {
+        "Maximum time in milliseconds to wait for each server reply, including the greeting and the reply "
+            + "after the message data. Default 60000. Range 1-600000."})
+    private Integer readTimeoutMillis = DEFAULT_READ_TIMEOUT_MILLIS;
+
+    @ConfigProperty(defaultValue = "60000", description = {
+        "Maximum time in milliseconds for one write to the socket, so a server that stops reading cannot "
+            + "block a thread. Default 60000. Range 1-600000."})
+    private Integer writeTimeoutMillis = DEFAULT_WRITE_TIMEOUT_MILLIS;
+
+    @ConfigProperty(description = {
+        "From address for messages that have none, such as \"Shop <noreply@shop.example.com>\". "
+            + "Without it every message must set From."})
+    private String fromAddress;
+
+    @ConfigProperty(description = {
+        "Host name announced in EHLO. Default: this machine's canonical host name. Set it when the server "
+            + "checks that the name resolves to the client's address."})
+    private String ehloName;
+
+    @ConfigProperty(defaultValue = "100", description = {
+        "Number of messages after which a TCP connection is closed and replaced, to spread load across "
+            + "server processes. Default 100. Range 1-1000000."})
+    private Integer maxMessagesPerConnection = DEFAULT_MAX_MESSAGES_PER_CONNECTION;
+
+    @ConfigProperty(defaultValue = "300000", description = {
+        "Maximum age in milliseconds of a TCP connection before it is replaced at its next use; up to 10% "
+            + "less at random, so connections opened together retire apart. Keep it below the server's own "
+            + "limit. Default 300000 (5 minutes). Range 1000-86400000."})
+    private Long maxConnectionAgeMillis = DEFAULT_MAX_CONNECTION_AGE_MILLIS;
+
+    @ConfigProperty(defaultValue = "3000", description = {
+        "Idle time in milliseconds after which a pooled connection is checked with one NOOP before use. A "
+            + "connection used more recently is not checked. A connection the server closed is replaced "
+            + "and the message sent once in any case. Default 3000. Range 0-3600000."})
+    private Long validateAfterIdleMillis = DEFAULT_VALIDATE_AFTER_IDLE_MILLIS;
+
+    @ConfigProperty(description = {
+        "Name that log lines and error messages lead with. Default: user@host:port."})
+    private String name;
+
+    private transient MailResourceAdapter resourceAdapter;
+    private transient PrintWriter logWriter;
+    private transient volatile SmtpSettings settings;
+    private transient volatile MessagePreparer preparer;
+    private transient volatile DeliveryEngine deliveryEngine;
+    private transient volatile ConnectionManager connectionManager;
+    private transient volatile ScheduledExecutorService writeTimeoutExecutor;
+    private transient volatile boolean writeTimeoutExecutorLooked;
+    private transient volatile boolean warnedNotEnlisted;
+    private final transient Object unenlistedBranchKey = new Object();
+
+    // ---- JCA contract ----
+
+    @Override
+    public Object createConnectionFactory(ConnectionManager manager) throws ResourceException {
+        settings();
+        this.connectionManager = manager;
+        return new MailConnectionFactoryImpl(this, manager);
+    }
+
+    @Override
+    public Object createConnectionFactory() throws ResourceException {
+        throw new NotSupportedException("Posthorn runs only inside an application server: define a connector "
+                + "connection pool and look up its resource");
+    }
+
+    @Override
+    public ManagedConnection createManagedConnection(Subject subject, ConnectionRequestInfo requestInfo)
+            throws ResourceException {
+        return new MailManagedConnection(this, new SmtpConnection(settings(), writeTimeoutExecutor()));
+    }
+
+    /** Returns a free connection of this factory, or {@code null} so that the container creates one. */
+    @Override
+    @SuppressWarnings("rawtypes")
+    public ManagedConnection matchManagedConnections(Set candidates, Subject subject,
+                                                     ConnectionRequestInfo requestInfo) {
+        for (Object candidate : candidates) {
+            if (candidate instanceof MailManagedConnection connection
+                    && connection.factory().equals(this) && !connection.isUnusable()) {
+                return connection;
+            }
+        }
+        return null;
+    }
+
+    /** Checks each connection cheaply; see {@link MailManagedConnection#validate()}. */
+    @Override
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    public Set getInvalidConnections(Set candidates) {
+        Set invalid = new HashSet<>();
+        for (Object candidate : candidates) {
+            if (candidate instanceof MailManagedConnection connection) {
+                connection.validate();
+                if (connection.isUnusable()) {
+                    invalid.add(connection);
+                }
+            }
+        }
+        return invalid;
+    }
+
+    @Override
+    public void setResourceAdapter(ResourceAdapter adapter) throws ResourceException {
+        if (!(adapter instanceof MailResourceAdapter mailAdapter)) {
+            throw new ResourceException("Expected the Posthorn resource adapter, got " + adapter);
+        }
+        this.resourceAdapter = mailAdapter;
+    }
+
+    @Override
+    public ResourceAdapter getResourceAdapter() {
+        return resourceAdapter;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {
+        this.logWriter = out;
+    }
+
+    @Override
+    public PrintWriter getLogWriter() {
+        return logWriter;
+    }
+
+    // ---- collaborators for managed connections ----
+
+    String name() {
+        SmtpSettings current = settings;
+        if (current != null) {
+            return current.name();
+        }
+        return name != null ? name : host + ":" + port;
+    }
+
+    /** Builds the settings once, rejecting contradictions between properties. */
+    SmtpSettings settings() throws InvalidPropertyException {
+        SmtpSettings current = settings;
+        if (current == null) {
+            current = buildSettings();
+            settings = current;
+            LOG.log(Level.CONFIG, "Posthorn connection factory configured: {0}", current);
+        }
+        return current;
+    }
+
+    MessagePreparer preparer() throws MailException {
+        MessagePreparer current = preparer;
+        if (current == null) {
+            try {
+                current = new MessagePreparer(parsedFromAddress());
+            } catch (InvalidPropertyException e) {
+                throw new MailException(FailureKind.CONFIGURATION, name() + ": " + e.getMessage(), e);
+            }
+            preparer = current;
+        }
+        return current;
+    }
+
+    DeliveryEngine deliveryEngine() {
+        DeliveryEngine current = deliveryEngine;
+        if (current == null) {
+            synchronized (this) {
+                current = deliveryEngine;
+                if (current == null) {
+                    current = new DeliveryEngine(name(), requireAdapter().workManager(), this::sendPooled);
+                    deliveryEngine = current;
+                }
+            }
+        }
+        return current;
+    }
+
+    TransactionSynchronizationRegistry transactionRegistry() {
+        MailResourceAdapter adapter = resourceAdapter;
+        return adapter == null ? null : adapter.transactionRegistry();
+    }
+
+    Object unenlistedBranchKey() {
+        return unenlistedBranchKey;
+    }
+
+    void warnNotEnlisted() {
+        if (!warnedNotEnlisted) {
+            warnedNotEnlisted = true;
+            LOG.log(Level.WARNING, "{0}: mail was sent inside a transaction on a pool without transaction "
+                    + "support; it is held until the commit but is not part of the transaction. Create the pool "
+                    + "with transaction support XATransaction", name());
+        }
+    }
+
+    /** Delivers a committed message over a connection borrowed from the container's pool. */
+    private SendReceipt sendPooled(OutgoingMessage message) throws MailException {
+        ConnectionManager manager = connectionManager;
+        MailConnectionFactoryImpl factory = new MailConnectionFactoryImpl(this, manager);
+        try (MailConnection connection = factory.getConnection()) {
+            return ((MailConnectionHandle) connection).deliver(message);
+        }
+    }
+
+    private MailResourceAdapter requireAdapter() {
+        MailResourceAdapter adapter = resourceAdapter;
+        if (adapter == null) {
+            throw new IllegalStateException(name() + ": the connection factory is not associated with the "
+                    + "Posthorn resource adapter; deploy posthorn.rar and create the pool on it");
+        }
+        return adapter;
+    }
+
+    private SmtpSettings buildSettings() throws InvalidPropertyException {
+        if (username != null && password == null) {
+            throw invalid("password", null, "username '" + username + "' is set but password is not: set both "
+                    + "or neither");
+        }
+        if (maxConnectionAgeMillis < 1_000) {
+            throw invalid("maxConnectionAgeMillis", maxConnectionAgeMillis, "use at least 1000");
+        }
+        parsedFromAddress();
+        return SmtpSettings.builder()
+                .name(name)
+                .host(host)
+                .port(port)
+                .security(TransportSecurity.parse("transportSecurity", transportSecurity))
+                .credentials(username, password)
+                .timeouts(connectTimeoutMillis, readTimeoutMillis, writeTimeoutMillis)
+                .ehloName(ehloName)
+                .retirement(maxMessagesPerConnection, maxConnectionAgeMillis)
+                .validateAfterIdleMillis(validateAfterIdleMillis)
+                .build();
+    }
+
+    private InternetAddress parsedFromAddress() throws InvalidPropertyException {
+        if (fromAddress == null) {
+            return null;
+        }
+        try {
+            InternetAddress parsed = new InternetAddress(fromAddress, true);
+            parsed.validate();
+            return parsed;
+        } catch (AddressException e) {
+            throw invalid("fromAddress", fromAddress, e.getMessage() + "; use an address like "
+                    + "\"Shop <noreply@shop.example.com>\"");
+        }
+    }
+
+    private static InvalidPropertyException invalid(String property, Object value, String advice) {
+        return new InvalidPropertyException("Invalid Posthorn property " + property + " = '" + value + "': " + advice);
+    }
+
+    /**
+     * Looks up the container's scheduled executor once. Without it Angus Mail starts a timer thread for
+     * each connection to enforce the write timeout.
+     */
+    private ScheduledExecutorService writeTimeoutExecutor() {
+        if (!writeTimeoutExecutorLooked) {
+            writeTimeoutExecutor = lookupScheduledExecutor();
+            writeTimeoutExecutorLooked = true;
+        }
+        return writeTimeoutExecutor;
+    }
+
+    private ScheduledExecutorService lookupScheduledExecutor() {
+        for (String jndiName : SCHEDULED_EXECUTOR_NAMES) {
+            try {
+                Object found = new InitialContext().lookup(jndiName);
+                if (found instanceof ScheduledExecutorService executor) {
+                    return executor;
+                }
+            } catch (NamingException e) {
+                LOG.log(Level.FINE, "{0}: {1} not found: {2}", new Object[] {name(), jndiName, e.getMessage()});
+            }
+        }
+        LOG.log(Level.WARNING, "{0}: no managed scheduled executor found; Angus Mail will start a timer "
+                + "thread per connection for write timeouts", name());
+        return null;
+    }
+
+    // ---- configuration properties ----
+
+    public String getHost() {
+        return host;
+    }
+
+    public void setHost(String host) {
+        this.host = requireText("host", host);
+    }
+
+    public Integer getPort() {
+        return port;
+    }
+
+    public void setPort(Integer port) {
+        this.port = requireRange("port", port, 0, 65_535);
+    }
+
+    public String getTransportSecurity() {
+        return transportSecurity;
+    }
+
+    public void setTransportSecurity(String transportSecurity) {
+        this.transportSecurity = TransportSecurity.parse("transportSecurity",
+                requireText("transportSecurity", transportSecurity)).name();
+    }
+
+    public String getUsername() {
+        return username;
+    }
+
+    public void setUsername(String username) {
+        this.username = emptyToNull(username);
+    }
+
+    public String getPassword() {
+        return password;
+    }
+
+    public void setPassword(String password) {
+        this.password = password == null || password.isEmpty() ? null : password;
+    }
+
+    public Integer getConnectTimeoutMillis() {
+        return connectTimeoutMillis;
+    }
+
+    public void setConnectTimeoutMillis(Integer connectTimeoutMillis) {
+        this.connectTimeoutMillis = requireRange("connectTimeoutMillis", connectTimeoutMillis, 1, 600_000);
+    }
+
+    public Integer getReadTimeoutMillis() {
+        return readTimeoutMillis;
+    }
+
+    public void setReadTimeoutMillis(Integer readTimeoutMillis) {
+        this.readTimeoutMillis = requireRange("readTimeoutMillis", readTimeoutMillis, 1, 600_000);
+    }
+
+    public Integer getWriteTimeoutMillis() {
+        return writeTimeoutMillis;
+    }
+
+    public void setWriteTimeoutMillis(Integer writeTimeoutMillis) {
+        this.writeTimeoutMillis = requireRange("writeTimeoutMillis", writeTimeoutMillis, 1, 600_000);
+    }
+
+    public String getFromAddress() {
+        return fromAddress;
+    }
+
+    public void setFromAddress(String fromAddress) {
+        this.fromAddress = emptyToNull(fromAddress);
+    }
+
+    public String getEhloName() {
+        return ehloName;
+    }
+
+    public void setEhloName(String ehloName) {
+        this.ehloName = emptyToNull(ehloName);
+    }
+
+    public Integer getMaxMessagesPerConnection() {
+        return maxMessagesPerConnection;
+    }
+
+    public void setMaxMessagesPerConnection(Integer maxMessagesPerConnection) {
+        this.maxMessagesPerConnection = requireRange("maxMessagesPerConnection", maxMessagesPerConnection, 1,
+                1_000_000);
+    }
+
+    public Long getMaxConnectionAgeMillis() {
+        return maxConnectionAgeMillis;
+    }
+
+    public void setMaxConnectionAgeMillis(Long maxConnectionAgeMillis) {
+        this.maxConnectionAgeMillis = requireRange("maxConnectionAgeMillis", maxConnectionAgeMillis, 1_000,
+                86_400_000);
+    }
+
+    public Long getValidateAfterIdleMillis() {
+        return validateAfterIdleMillis;
+    }
+
+    public void setValidateAfterIdleMillis(Long validateAfterIdleMillis) {
+        this.validateAfterIdleMillis = requireRange("validateAfterIdleMillis", validateAfterIdleMillis, 0,
+                3_600_000);
+    }
+
+    public String getName() {
+        return name;
+    }
+
+    public void setName(String name) {
+        this.name = emptyToNull(name);
+    }
+
+    private static String requireText(String property, String value) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException("Invalid Posthorn property " + property + " = '" + value
+                    + "': a value is required");
+        }
+        return value.trim();
+    }
+
+    private static <N extends Number> N requireRange(String property, N value, long min, long max) {
+        if (value == null || value.longValue() < min || value.longValue() > max) {
+            throw new IllegalArgumentException("Invalid Posthorn property " + property + " = '" + value
+                    + "': use a value from " + min + " to " + max);
+        }
+        return value;
+    }
+
+    private static String emptyToNull(String value) {
+        return value == null || value.isBlank() ? null : value.trim();
+    }
+
+    // ---- identity: two factories with the same configuration are interchangeable ----
+
+    @Override
+    public boolean equals(Object other) {
+        if (this == other) {
+            return true;
+        }
+        if (!(other instanceof MailManagedConnectionFactory that)) {
+            return false;
+        }
+        return Objects.equals(host, that.host) && Objects.equals(port, that.port)
+                && Objects.equals(transportSecurity, that.transportSecurity)
+                && Objects.equals(username, that.username) && Objects.equals(password, that.password)
+                && Objects.equals(connectTimeoutMillis, that.connectTimeoutMillis)
+                && Objects.equals(readTimeoutMillis, that.readTimeoutMillis)
+                && Objects.equals(writeTimeoutMillis, that.writeTimeoutMillis)
+                && Objects.equals(fromAddress, that.fromAddress) && Objects.equals(ehloName, that.ehloName)
+                && Objects.equals(maxMessagesPerConnection, that.maxMessagesPerConnection)
+                && Objects.equals(maxConnectionAgeMillis, that.maxConnectionAgeMillis)
+                && Objects.equals(validateAfterIdleMillis, that.validateAfterIdleMillis)
+                && Objects.equals(name, that.name);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(host, port, transportSecurity, username, connectTimeoutMillis, readTimeoutMillis,
+                writeTimeoutMillis, fromAddress, ehloName, maxMessagesPerConnection, maxConnectionAgeMillis,
+                validateAfterIdleMillis, name);
+    }
+
+    @Override
+    public String toString() {
+        return "MailManagedConnectionFactory[" + name() + "]";
+    }
+}

@@ -1,0 +1,66 @@
+package dev.posthorn.smtp;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * TLS socket factory for implicit TLS that turns Nagle's algorithm off, for the reason given in
+ * {@link NoDelaySocketFactory}, and otherwise delegates to the JVM's default TLS configuration.
+ */
+final class NoDelaySslSocketFactory extends SSLSocketFactory {
+
+    private final SSLSocketFactory delegate;
+
+    private NoDelaySslSocketFactory(SSLSocketFactory delegate) {
+        this.delegate = delegate;
+    }
+
+    static NoDelaySslSocketFactory defaultFactory() {
+        return new NoDelaySslSocketFactory((SSLSocketFactory) SSLSocketFactory.getDefault());
+    }
+
+    @Override
+    public String[] getDefaultCipherSuites() {
+        return delegate.getDefaultCipherSuites();
+    }
+
+    @Override
+    public String[] getSupportedCipherSuites() {
+        return delegate.getSupportedCipherSuites();
+    }
+
+    @Override
+    public Socket createSocket() throws IOException {
+        return NoDelaySocketFactory.noDelay(delegate.createSocket());
+    }
+
+    @Override
+    public Socket createSocket(Socket socket, String host, int port, boolean autoClose) throws IOException {
+        NoDelaySocketFactory.noDelay(socket);
+        return delegate.createSocket(socket, host, port, autoClose);
+    }
+
+    @Override
+    public Socket createSocket(String host, int port) throws IOException {
+        return NoDelaySocketFactory.noDelay(delegate.createSocket(host, port));
+    }
+
+    @Override
+    public Socket createSocket(String host, int port, InetAddress localAddress, int localPort) throws IOException {
+        return NoDelaySocketFactory.noDelay(delegate.createSocket(host, port, localAddress, localPort));
+    }
+
+    @Override
+    public Socket createSocket(InetAddress address, int port) throws IOException {
+        return NoDelaySocketFactory.noDelay(delegate.createSocket(address, port));
+    }
+
+    @Override
+    public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
+            throws IOException {
+        return NoDelaySocketFactory.noDelay(delegate.createSocket(address, port, localAddress, localPort));
+    }
+}

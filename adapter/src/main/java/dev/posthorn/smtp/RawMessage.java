@@ -1,0 +1,44 @@
+package dev.posthorn.smtp;
+
+import java.io.IOException;
+import java.io.OutputStream;
+
+import dev.posthorn.delivery.OutgoingMessage;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import org.eclipse.angus.mail.smtp.SMTPMessage;
+
+/**
+ * Adapts already rendered bytes to the message type Angus Mail sends, and records how far the
+ * transmission got, so that a failure can be told apart as before or after the message data.
+ */
+final class RawMessage extends SMTPMessage {
+
+    private final byte[] content;
+    private volatile boolean dataStarted;
+    private volatile boolean dataWritten;
+
+    RawMessage(Session session, OutgoingMessage outgoing) {
+        super(session);
+        this.content = outgoing.content();
+        setEnvelopeFrom(outgoing.envelopeFrom());
+    }
+
+    /** Writes the rendered bytes unchanged; Angus's stream adds dot-stuffing on the way out. */
+    @Override
+    public void writeTo(OutputStream out, String[] ignoredHeaders) throws IOException, MessagingException {
+        dataStarted = true;
+        out.write(content);
+        dataWritten = true;
+    }
+
+    /** Whether the server accepted DATA, so part of the message may have reached it. */
+    boolean dataStarted() {
+        return dataStarted;
+    }
+
+    /** Whether all message bytes were handed to the socket before the failure. */
+    boolean dataWritten() {
+        return dataWritten;
+    }
+}

@@ -1,0 +1,274 @@
+package dev.posthorn.smtp;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import dev.posthorn.api.FailureKind;
+import dev.posthorn.api.MailException;
+import dev.posthorn.api.RecipientStatus;
+import dev.posthorn.api.SendReceipt;
+import dev.posthorn.delivery.OutgoingMessage;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import jakarta.mail.URLName;
+import jakarta.mail.internet.AddressException;
+import jakarta.mail.internet.InternetAddress;
+import org.eclipse.angus.mail.smtp.SMTPAddressFailedException;
+import org.eclipse.angus.mail.smtp.SMTPAddressSucceededException;
+import org.eclipse.angus.mail.smtp.SMTPSendFailedException;
+import org.eclipse.angus.mail.smtp.SMTPTransport;
+
+/**
+ * One SMTP client connection, owning at most one Angus Mail transport at a time. The TCP connection
+ * opens on the first send and is replaced when the server dropped it while idle, when it reaches its
+ * maximum age or message count, or when it broke.
+ *
+ * <p>Not thread-safe: the managed connection that owns it is used by one thread at a time.
+ */
+public final class SmtpConnection implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(SmtpConnection.class.getName());
+
+    /** Share of the maximum age taken off at random, so that connections opened together retire apart. */
+    private static final double AGE_JITTER = 0.1;
+
+    private final SmtpSettings settings;
+    private final Session session;
+    private final LongSupplier nanoClock;
+
+    private SMTPTransport transport;
+    private long lastUsedNanos;
+    private long retireAtNanos;
+    private int messagesOnTransport;
+    private long connectsMade;
+
+    public SmtpConnection(SmtpSettings settings, ScheduledExecutorService writeTimeoutExecutor) {
+        this(settings, writeTimeoutExecutor, System::nanoTime);
+    }
+
+    SmtpConnection(SmtpSettings settings, ScheduledExecutorService writeTimeoutExecutor, LongSupplier nanoClock) {
+        this.settings = settings;
+        this.session = Session.getInstance(settings.sessionProperties(writeTimeoutExecutor));
+        this.nanoClock = nanoClock;
+    }
+
+    /**
+     * Sends a message, opening, checking or replacing the TCP connection first as needed.
+     *
+     * <p>If a reused connection fails before the server accepted {@code DATA}, the server had most likely
+     * closed it while it was idle, so the message goes again once on a new connection without the
+     * caller seeing the failure. A failure after message data was written is never repeated here.
+     *
+     * @throws MailException with the server's reply, or {@link FailureKind#UNCERTAIN} when the
+     *         connection failed after all message data was written
+     */
+    public SendReceipt send(OutgoingMessage message) throws MailException {
+        boolean reused = prepareTransport();
+        try {
+            return transmit(message);
+        } catch (CommandStageFailure failure) {
+            if (!reused) {
+                throw failure.exception;
+            }
+            LOG.log(Level.FINE, () -> settings.name() + ": reused connection failed before DATA ("
+                    + failure.exception.getMessage() + "); sending " + message + " again on a new connection");
+            closeTransport();
+            openTransport();
+            try {
+                return transmit(message);
+            } catch (CommandStageFailure again) {
+                throw again.exception;
+            }
+        }
+    }
+
+    /**
+     * Checks a connection that was idle for longer than the validation threshold with one NOOP, and closes
+     * it if the server no longer answers. A closed or recently used connection costs no round trip.
+     */
+    public void validate() {
+        if (transport != null && idleNanos() >= TimeUnit.MILLISECONDS.toNanos(settings.validateAfterIdleMillis())) {
+            checkWithNoop();
+        }
+    }
+
+    /** Whether a TCP connection is open as far as this side knows. */
+    public boolean isOpen() {
+        return transport != null;
+    }
+
+    /** Returns how many TCP connections this object has opened so far. */
+    public long connectsMade() {
+        return connectsMade;
+    }
+
+    /** Closes the TCP connection, sending QUIT without waiting for the reply. Safe to call again. */
+    @Override
+    public void close() {
+        closeTransport();
+    }
+
+    /** Returns whether the open transport is reused, after retiring or checking it. */
+    private boolean prepareTransport() throws MailException {
+        if (transport != null) {
+            if (messagesOnTransport >= settings.maxMessagesPerConnection() || nanoClock.getAsLong() >= retireAtNanos) {
+                LOG.log(Level.FINE, () -> settings.name() + ": retiring connection after "
+                        + messagesOnTransport + " messages");
+                closeTransport();
+            } else {
+                validate();
+            }
+        }
+        if (transport == null) {
+            openTransport();
+            return false;
+        }
+        return true;
+    }
+
+    private void checkWithNoop() {
+        // Angus sends NOOP here and closes the transport itself if the reply is missing or 421.
+        if (!transport.isConnected()) {
+            LOG.log(Level.FINE, () -> settings.name() + ": idle connection no longer answers NOOP; replacing it");
+            closeTransport();
+        }
+    }
+
+    private void openTransport() throws MailException {
+        SMTPTransport opened = new SMTPTransport(session,
+                new URLName("smtp", settings.host(), settings.port(), null, settings.username(), null));
+        try {
+            opened.connect(settings.host(), settings.port(), settings.username(), settings.password());
+        } catch (MessagingException e) {
+            closeQuietly(opened);
+            throw Failures.ofConnect(settings, e);
+        }
+        long now = nanoClock.getAsLong();
+        long maxAge = TimeUnit.MILLISECONDS.toNanos(settings.maxConnectionAgeMillis());
+        transport = opened;
+        connectsMade++;
+        messagesOnTransport = 0;
+        lastUsedNanos = now;
+        retireAtNanos = now + maxAge - (long) (maxAge * AGE_JITTER * ThreadLocalRandom.current().nextDouble());
+        LOG.log(Level.FINE, () -> settings.name() + ": connected");
+    }
+
+    private SendReceipt transmit(OutgoingMessage message) throws MailException, CommandStageFailure {
+        RawMessage raw = new RawMessage(session, message);
+        InternetAddress[] recipients = envelopeRecipients(message);
+        try {
+            transport.sendMessage(raw, recipients);
+            markUsed();
+            // Without per-recipient reports Angus returns normally: every recipient was accepted.
+            return receipt(message, acceptedWithoutReplies(message), SendReceipt.Outcome.DELIVERED);
+        } catch (MessagingException | IllegalStateException e) {
+            if (e instanceof SMTPSendFailedException sent && isAcceptedAtEndOfData(sent)) {
+                // With mail.smtp.reportsuccess Angus reports even a success as this exception.
+                markUsed();
+                List<RecipientStatus> statuses = recipientStatuses(sent);
+                boolean allAccepted = statuses.stream().allMatch(RecipientStatus::accepted);
+                return receipt(message, statuses,
+                        allAccepted ? SendReceipt.Outcome.DELIVERED : SendReceipt.Outcome.PARTIAL);
+            }
+            MailException exception = Failures.ofSend(settings, message, raw, e, recipientStatuses(e));
+            boolean connectionLost = Failures.isConnectionLoss(e);
+            if (connectionLost) {
+                closeTransport();
+            } else {
+                markUsed();
+            }
+            if (connectionLost && !raw.dataStarted()) {
+                throw new CommandStageFailure(exception);
+            }
+            throw exception;
+        }
+    }
+
+    private static boolean isAcceptedAtEndOfData(SMTPSendFailedException e) {
+        return ".".equals(e.getCommand()) && e.getReturnCode() >= 200 && e.getReturnCode() < 300;
+    }
+
+    private void markUsed() {
+        messagesOnTransport++;
+        lastUsedNanos = nanoClock.getAsLong();
+    }
+
+    private long idleNanos() {
+        return nanoClock.getAsLong() - lastUsedNanos;
+    }
+
+    private static SendReceipt receipt(OutgoingMessage message, List<RecipientStatus> statuses,
+                                       SendReceipt.Outcome outcome) {
+        return new SendReceipt(message.messageId(), message.trackingId(), outcome, statuses);
+    }
+
+    private static List<RecipientStatus> acceptedWithoutReplies(OutgoingMessage message) {
+        return message.recipients().stream().map(r -> new RecipientStatus(r, true, null)).toList();
+    }
+
+    /** Collects the per-recipient reports that Angus chains behind the exception. */
+    static List<RecipientStatus> recipientStatuses(Throwable failure) {
+        List<RecipientStatus> statuses = new ArrayList<>();
+        Exception next = failure instanceof MessagingException m ? m.getNextException() : null;
+        while (next instanceof MessagingException report) {
+            if (report instanceof SMTPAddressSucceededException ok) {
+                statuses.add(new RecipientStatus(ok.getAddress().getAddress(), true,
+                        Replies.parse(ok.getReturnCode(), ok.getMessage())));
+            } else if (report instanceof SMTPAddressFailedException rejected) {
+                statuses.add(new RecipientStatus(rejected.getAddress().getAddress(), false,
+                        Replies.parse(rejected.getReturnCode(), rejected.getMessage())));
+            }
+            next = report.getNextException();
+        }
+        return statuses;
+    }
+
+    private static InternetAddress[] envelopeRecipients(OutgoingMessage message) throws MailException {
+        InternetAddress[] addresses = new InternetAddress[message.recipients().size()];
+        for (int i = 0; i < addresses.length; i++) {
+            String recipient = message.recipients().get(i);
+            try {
+                addresses[i] = new InternetAddress(recipient, true);
+            } catch (AddressException e) {
+                throw new MailException(FailureKind.INVALID_MESSAGE, "Invalid recipient '" + recipient + "' in "
+                        + message + ": " + e.getMessage(), e);
+            }
+        }
+        return addresses;
+    }
+
+    private void closeTransport() {
+        SMTPTransport closing = transport;
+        transport = null;
+        if (closing != null) {
+            closeQuietly(closing);
+            LOG.log(Level.FINE, () -> settings.name() + ": connection closed");
+        }
+    }
+
+    private void closeQuietly(SMTPTransport closing) {
+        try {
+            closing.close();
+        } catch (MessagingException e) {
+            LOG.log(Level.FINE, settings.name() + ": closing the connection failed", e);
+        }
+    }
+
+    /** A failure before DATA was accepted on a connection the server had lost: safe to send again. */
+    private static final class CommandStageFailure extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        private final transient MailException exception;
+
+        CommandStageFailure(MailException exception) {
+            super(exception.getMessage(), null, false, false);
+            this.exception = exception;
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package dev.posthorn.smtp;
+
+import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * Everything needed to open and use SMTP connections to one server, fixed when the connection
+ * factory is first used. The password never appears in {@link #toString()}.
+ */
+public final class SmtpSettings {
+
+    private final String name;
+    private final String host;
+    private final int port;
+    private final TransportSecurity security;
+    private final String username;
+    private final String password;
+    private final int connectTimeoutMillis;
+    private final int readTimeoutMillis;
+    private final int writeTimeoutMillis;
+    private final String ehloName;
+    private final int maxMessagesPerConnection;
+    private final long maxConnectionAgeMillis;
+    private final long validateAfterIdleMillis;
+
+    private SmtpSettings(Builder builder) {
+        this.host = Objects.requireNonNull(builder.host, "host");
+        this.security = Objects.requireNonNull(builder.security, "security");
+        this.port = builder.port > 0 ? builder.port : security.defaultPort();
+        this.username = builder.username;
+        this.password = builder.password;
+        this.connectTimeoutMillis = builder.connectTimeoutMillis;
+        this.readTimeoutMillis = builder.readTimeoutMillis;
+        this.writeTimeoutMillis = builder.writeTimeoutMillis;
+        this.ehloName = builder.ehloName;
+        this.maxMessagesPerConnection = builder.maxMessagesPerConnection;
+        this.maxConnectionAgeMillis = builder.maxConnectionAgeMillis;
+        this.validateAfterIdleMillis = builder.validateAfterIdleMillis;
+        this.name = builder.name != null ? builder.name
+                : (username == null ? "" : username + "@") + host + ":" + port;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Builds the Angus Mail session properties. Every timeout is set, because Angus waits forever for
+     * any it is not given.
+     *
+     * @param writeTimeoutExecutor the container's scheduled executor for write timeouts, or {@code null}
+     *        to let Angus start a timer thread per connection
+     */
+    Properties sessionProperties(ScheduledExecutorService writeTimeoutExecutor) {
+        Properties props = new Properties();
+        props.put("mail.smtp.host", host);
+        props.put("mail.smtp.port", Integer.toString(port));
+        props.put("mail.smtp.connectiontimeout", Integer.toString(connectTimeoutMillis));
+        props.put("mail.smtp.timeout", Integer.toString(readTimeoutMillis));
+        props.put("mail.smtp.writetimeout", Integer.toString(writeTimeoutMillis));
+        if (writeTimeoutExecutor != null) {
+            props.put("mail.smtp.executor.writetimeout", writeTimeoutExecutor);
+        }
+        // The reply to QUIT carries no information, and waiting for it could block a pool thread.
+        props.put("mail.smtp.quitwait", "false");
+        // Per-recipient replies: Angus reports every accepted and rejected recipient in one exception chain.
+        props.put("mail.smtp.sendpartial", "true");
+        props.put("mail.smtp.reportsuccess", "true");
+        if (ehloName != null) {
+            props.put("mail.smtp.localhost", ehloName);
+        }
+        props.put("mail.smtp.auth", Boolean.toString(username != null));
+        props.put("mail.smtp.socketFactory", NoDelaySocketFactory.INSTANCE);
+        props.put("mail.smtp.socketFactory.fallback", "false");
+        props.put("mail.smtp.ssl.checkserveridentity", "true");
+        props.put("mail.smtp.ssl.protocols", "TLSv1.3 TLSv1.2");
+        switch (security) {
+            case STARTTLS -> {
+                props.put("mail.smtp.starttls.enable", "true");
+                props.put("mail.smtp.starttls.required", "true");
+            }
+            case IMPLICIT_TLS -> {
+                props.put("mail.smtp.ssl.enable", "true");
+                props.put("mail.smtp.ssl.socketFactory", NoDelaySslSocketFactory.defaultFactory());
+            }
+            case PLAIN -> props.put("mail.smtp.starttls.enable", "false");
+        }
+        return props;
+    }
+
+    /** The name that log lines and errors lead with: the configured one, or user@host:port. */
+    public String name() {
+        return name;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public TransportSecurity security() {
+        return security;
+    }
+
+    public String username() {
+        return username;
+    }
+
+    String password() {
+        return password;
+    }
+
+    public int connectTimeoutMillis() {
+        return connectTimeoutMillis;
+    }
+
+    public int readTimeoutMillis() {
+        return readTimeoutMillis;
+    }
+
+    public int writeTimeoutMillis() {
+        return writeTimeoutMillis;
+    }
+
+    public int maxMessagesPerConnection() {
+        return maxMessagesPerConnection;
+    }
+
+    public long maxConnectionAgeMillis() {
+        return maxConnectionAgeMillis;
+    }
+
+    public long validateAfterIdleMillis() {
+        return validateAfterIdleMillis;
+    }
+
+    @Override
+    public String toString() {
+        return "SmtpSettings[" + name + ", security=" + security + ", user=" + username
+                + ", password=" + (password == null ? "none" : "<masked>")
+                + ", connectTimeoutMillis=" + connectTimeoutMillis + ", readTimeoutMillis=" + readTimeoutMillis
+                + ", writeTimeoutMillis=" + writeTimeoutMillis + "]";
+    }
+
+    /** Mutable builder; {@link #build()} copies the values. */
+    public static final class Builder {
+        private String name;
+        private String host;
+        private int port;
+        private TransportSecurity security = TransportSecurity.STARTTLS;
+        private String username;
+        private String password;
+        private int connectTimeoutMillis;
+        private int readTimeoutMillis;
+        private int writeTimeoutMillis;
+        private String ehloName;
+        private int maxMessagesPerConnection;
+        private long maxConnectionAgeMillis;
+        private long validateAfterIdleMillis;
+
+        private Builder() {
+        }
+
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        public Builder host(String host) {
+            this.host = host;
+            return this;
+        }
+
+        /** Sets the port; 0 selects the conventional port of the transport security. */
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        public Builder security(TransportSecurity security) {
+            this.security = security;
+            return this;
+        }
+
+        public Builder credentials(String username, String password) {
+            this.username = username;
+            this.password = password;
+            return this;
+        }
+
+        public Builder timeouts(int connectTimeoutMillis, int readTimeoutMillis, int writeTimeoutMillis) {
+            this.connectTimeoutMillis = connectTimeoutMillis;
+            this.readTimeoutMillis = readTimeoutMillis;
+            this.writeTimeoutMillis = writeTimeoutMillis;
+            return this;
+        }
+
+        public Builder ehloName(String ehloName) {
+            this.ehloName = ehloName;
+            return this;
+        }
+
+        public Builder retirement(int maxMessagesPerConnection, long maxConnectionAgeMillis) {
+            this.maxMessagesPerConnection = maxMessagesPerConnection;
+            this.maxConnectionAgeMillis = maxConnectionAgeMillis;
+            return this;
+        }
+
+        public Builder validateAfterIdleMillis(long validateAfterIdleMillis) {
+            this.validateAfterIdleMillis = validateAfterIdleMillis;
+            return this;
+        }
+
+        public SmtpSettings build() {
+            return new SmtpSettings(this);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.posthorn.smtp;
+
+import java.util.Locale;
+
+/** How the SMTP connection is protected, with the port each mode uses by convention. */
+public enum TransportSecurity {
+    /** Clear text, as for relays on port 25 inside a trusted network. */
+    PLAIN(25),
+    /** Submission with a required STARTTLS upgrade (RFC 3207) before AUTH or any message data. */
+    STARTTLS(587),
+    /** TLS from the first byte (RFC 8314), as on port 465. */
+    IMPLICIT_TLS(465);
+
+    private final int defaultPort;
+
+    TransportSecurity(int defaultPort) {
+        this.defaultPort = defaultPort;
+    }
+
+    public int defaultPort() {
+        return defaultPort;
+    }
+
+    /**
+     * Parses a configured value, ignoring case and accepting {@code -} for {@code _}.
+     *
+     * @throws IllegalArgumentException naming the property and the accepted values
+     */
+    public static TransportSecurity parse(String property, String value) {
+        String normalized = value.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+        for (TransportSecurity security : values()) {
+            if (security.name().equals(normalized)) {
+                return security;
+            }
+        }
+        throw new IllegalArgumentException("Invalid " + property + " '" + value
+                + "': use PLAIN, STARTTLS or IMPLICIT_TLS");
+    }
+}

@@ -1,0 +1,262 @@
+package dev.posthorn.outbound;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+
+import dev.posthorn.api.FailureKind;
+import dev.posthorn.api.MailConnection;
+import dev.posthorn.api.MailException;
+import dev.posthorn.api.RecipientStatus;
+import dev.posthorn.api.SendReceipt;
+import dev.posthorn.testing.ScriptedSmtpServer;
+import jakarta.mail.Message.RecipientType;
+import jakarta.mail.internet.MimeMessage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Server misbehaviour that a real SMTP server cannot be made to show, from a scripted server. */
+@Timeout(30)
+class SmtpFaultTest {
+
+    @Test
+    void idleConnectionClosedWith421IsReplaced() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().closeIdleAfter(Duration.ofMillis(500), true);
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            // A long validation threshold makes the second send meet the closed connection at MAIL FROM.
+            fixture.managedFactory.setValidateAfterIdleMillis(60_000L);
+            send(fixture, "first@example.org");
+            assertTrue(ScriptedSmtpServer.await(Duration.ofSeconds(5), () -> server.openConnections() == 0));
+
+            SendReceipt receipt = send(fixture, "second@example.org");
+
+            assertEquals(SendReceipt.Outcome.DELIVERED, receipt.outcome());
+            assertEquals(2, server.messages().size());
+            assertEquals(2, server.connectionCount());
+            assertEquals(2, server.messages().get(1).connection(), "message 2 goes over connection 2");
+            assertEquals(1, fixture.pool.created(), "the pool slot survives");
+            assertEquals(0, fixture.pool.destroyed());
+        }
+    }
+
+    @Test
+    void idleConnectionResetWithoutReplyIsReplaced() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().closeIdleAfter(Duration.ofMillis(500), false);
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setValidateAfterIdleMillis(60_000L);
+            send(fixture, "first@example.org");
+            assertTrue(ScriptedSmtpServer.await(Duration.ofSeconds(5), () -> server.openConnections() == 0));
+
+            send(fixture, "second@example.org");
+
+            assertEquals(2, server.messages().size());
+            assertEquals(List.of("RCPT TO:<second@example.org>"), server.messages().get(1).recipients());
+        }
+    }
+
+    @Test
+    void idleConnectionIsCheckedWithOneNoop() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start();
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setValidateAfterIdleMillis(200L);
+            send(fixture, "first@example.org");
+            Thread.sleep(400);
+
+            send(fixture, "second@example.org");
+
+            assertEquals(1, server.noopCount());
+            assertEquals(1, server.connectionCount());
+        }
+    }
+
+    @Test
+    void rejectedRecipientYieldsPartialReceipt() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start()
+                .replyTo("RCPT TO:<bad@", "550 5.1.1 <bad@example.org>: Recipient address rejected: User unknown");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MimeMessage message = AdapterFixture.message("a@example.org", "Partial", "Body");
+            message.addRecipients(RecipientType.TO, "bad@example.org, c@example.org");
+
+            SendReceipt receipt = connection.send(message);
+
+            assertEquals(SendReceipt.Outcome.PARTIAL, receipt.outcome());
+            RecipientStatus bad = receipt.rejectedRecipients().get(0);
+            assertEquals("bad@example.org", bad.address());
+            assertEquals(550, bad.reply().code());
+            assertEquals("5.1.1", bad.reply().enhancedStatus());
+            assertTrue(bad.reply().text().contains("User unknown"));
+            assertEquals(List.of("RCPT TO:<a@example.org>", "RCPT TO:<c@example.org>"),
+                    server.messages().get(0).recipients());
+        }
+    }
+
+    @Test
+    void everyRecipientRejectedSendsNoData() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().replyTo("RCPT", "550 5.1.1 User unknown");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MimeMessage message = AdapterFixture.message("x@example.org, y@example.org", "None", "Body");
+
+            MailException e = assertThrows(MailException.class, () -> connection.send(message));
+
+            assertEquals(FailureKind.PERMANENT, e.getKind());
+            assertEquals(2, e.getRejectedRecipients().size());
+            assertEquals(550, e.getRejectedRecipients().get(1).reply().code());
+            assertFalse(server.transcript().stream().anyMatch(line -> line.endsWith("C: DATA")));
+        }
+    }
+
+    @Test
+    void transientReplyAtEndOfDataIsTransient() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().replyTo(".", "451 4.3.0 Temporary system problem");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MailException e = assertThrows(MailException.class,
+                    () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+            assertEquals(FailureKind.TRANSIENT, e.getKind());
+            assertEquals(451, e.getReplyCode());
+            assertEquals("4.3.0", e.getEnhancedStatus());
+            assertEquals("Temporary system problem", e.getServerText());
+        }
+    }
+
+    @Test
+    void permanentReplyToMailFromIsPermanent() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start()
+                .replyTo("MAIL", "554 5.7.1 Client host rejected: Access denied");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MailException e = assertThrows(MailException.class,
+                    () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+            assertEquals(FailureKind.PERMANENT, e.getKind());
+            assertEquals(554, e.getReplyCode());
+            assertEquals(1, server.connectionCount(), "a permanent failure is not retried");
+        }
+    }
+
+    @Test
+    void closingReplyOnFreshConnectionIsTransient() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start()
+                .replyTo("MAIL", "421 4.7.0 Try again later, closing connection");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MailException e = assertThrows(MailException.class,
+                    () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+            assertEquals(FailureKind.TRANSIENT, e.getKind());
+            assertEquals(421, e.getReplyCode());
+            assertEquals(1, server.connectionCount(), "a fresh connection is not retried at once");
+        }
+    }
+
+    @Test
+    void starttlsDemandedByServerIsConfigurationError() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start()
+                .replyTo("MAIL", "530 5.7.0 Must issue a STARTTLS command first");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MailException e = assertThrows(MailException.class,
+                    () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+            assertEquals(FailureKind.CONFIGURATION, e.getKind());
+        }
+    }
+
+    @Test
+    void refusedConnectionNamesHostAndPort() throws Exception {
+        int closedPort;
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            closedPort = probe.getLocalPort();
+        }
+        try (AdapterFixture fixture = new AdapterFixture(closedPort); MailConnection connection = fixture.connection()) {
+            MailException e = assertThrows(MailException.class,
+                    () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+            assertEquals(FailureKind.TRANSIENT, e.getKind());
+            assertTrue(e.getMessage().contains("127.0.0.1:" + closedPort), e.getMessage());
+        }
+    }
+
+    @Test
+    void silentServerTimesOutWithinReadTimeout() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().silent();
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            long start = System.nanoTime();
+
+            MailException e = assertThrows(MailException.class,
+                    () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+            long elapsedMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+            assertEquals(FailureKind.TRANSIENT, e.getKind());
+            assertTrue(elapsedMillis < 5_000, "took " + elapsedMillis + " ms with a 2000 ms read timeout");
+        }
+    }
+
+    @Test
+    void lostConnectionAfterDataIsUncertain() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start()
+                .replyTo(".", "421 4.3.0 shutting down");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MailException e = assertThrows(MailException.class,
+                    () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+            assertEquals(FailureKind.UNCERTAIN, e.getKind());
+            assertEquals(1, server.connectionCount(), "data that may have arrived is never resent blindly");
+            assertTrue(fixture.pool.events().contains("error"), "the broken connection is reported");
+        }
+    }
+
+    @Test
+    void invalidMessageIsRejectedBeforeAnyConnection() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start();
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MimeMessage noRecipient = AdapterFixture.message("a@example.org", "s", "b");
+            noRecipient.removeHeader("To");
+            MimeMessage injected = AdapterFixture.message("a@example.org", "s", "b");
+            injected.setHeader("X-Order", "42\r\nBcc: victim@example.org");
+
+            assertEquals("To", assertThrows(dev.posthorn.api.InvalidMessageException.class,
+                    () -> connection.send(noRecipient)).getField());
+            assertEquals("X-Order", assertThrows(dev.posthorn.api.InvalidMessageException.class,
+                    () -> connection.send(injected)).getField());
+            assertEquals(0, server.connectionCount());
+        }
+    }
+
+    @Test
+    void reusedConnectionKeepsMessageIdOnResend() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().closeIdleAfter(Duration.ofMillis(500), true);
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setValidateAfterIdleMillis(60_000L);
+            send(fixture, "first@example.org");
+            assertTrue(ScriptedSmtpServer.await(Duration.ofSeconds(5), () -> server.openConnections() == 0));
+
+            SendReceipt receipt = send(fixture, "second@example.org");
+
+            String content = server.messages().get(1).contentAsString();
+            assertTrue(content.contains("Message-ID: " + receipt.messageId()), content);
+            assertNotEquals(server.messages().get(0).connection(), server.messages().get(1).connection());
+        }
+    }
+
+    private static SendReceipt send(AdapterFixture fixture, String to) throws Exception {
+        try (MailConnection connection = fixture.connection()) {
+            return connection.send(AdapterFixture.message(to, "Hello " + to, "Body"));
+        }
+    }
+}

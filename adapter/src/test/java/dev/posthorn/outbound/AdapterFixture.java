@@ -6,6 +6,7 @@ import java.util.Properties;
 
 import dev.posthorn.api.MailConnection;
 import dev.posthorn.api.MailConnectionFactory;
+import jakarta.resource.ResourceException;
 
 /**
  * The adapter wired as a container wires it: a started resource adapter, a managed connection factory
@@ -56,7 +57,7 @@ final class AdapterFixture implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws ResourceException {
         pool.shutdown();
         adapter.stop();
         bootstrap.close();

@@ -81,10 +81,15 @@ final class TestBootstrapContext implements BootstrapContext, WorkManager, AutoC
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         executor.shutdown();
-        if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+        try {
+            if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
             executor.shutdownNow();
+            Thread.currentThread().interrupt();
         }
     }
 }

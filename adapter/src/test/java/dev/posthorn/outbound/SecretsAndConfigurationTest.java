@@ -1,0 +1,189 @@
+package dev.posthorn.outbound;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+
+import com.icegreen.greenmail.configuration.GreenMailConfiguration;
+import com.icegreen.greenmail.junit5.GreenMailExtension;
+import com.icegreen.greenmail.util.ServerSetup;
+import dev.posthorn.api.FailureKind;
+import dev.posthorn.api.MailConnection;
+import dev.posthorn.api.MailException;
+import jakarta.resource.spi.InvalidPropertyException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Credentials stay out of logs and messages; invalid configuration is rejected with its name and value. */
+@Timeout(30)
+class SecretsAndConfigurationTest {
+
+    private static final String PASSWORD = "s3cr3t-Pa55-\u00e9";
+    private static final String[] LOGGERS = {"dev.posthorn", "org.eclipse.angus", "jakarta.mail"};
+
+    @RegisterExtension
+    static final GreenMailExtension GREEN_MAIL = new GreenMailExtension(
+            new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP).dynamicPort())
+            .withConfiguration(GreenMailConfiguration.aConfig().withUser("sender@app.example.com", PASSWORD));
+
+    private final List<String> logLines = new CopyOnWriteArrayList<>();
+    private final Handler capture = new Handler() {
+        private final SimpleFormatter formatter = new SimpleFormatter();
+
+        @Override
+        public void publish(LogRecord record) {
+            logLines.add(formatter.format(record));
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+    private final Level[] previousLevels = new Level[LOGGERS.length];
+
+    @BeforeEach
+    void captureEveryLevel() {
+        capture.setLevel(Level.ALL);
+        for (int i = 0; i < LOGGERS.length; i++) {
+            Logger logger = Logger.getLogger(LOGGERS[i]);
+            previousLevels[i] = logger.getLevel();
+            logger.setLevel(Level.ALL);
+            logger.addHandler(capture);
+        }
+    }
+
+    @AfterEach
+    void restoreLevels() {
+        for (int i = 0; i < LOGGERS.length; i++) {
+            Logger logger = Logger.getLogger(LOGGERS[i]);
+            logger.removeHandler(capture);
+            logger.setLevel(previousLevels[i]);
+        }
+    }
+
+    @Test
+    void passwordNeverLoggedOnSuccess() throws Exception {
+        try (AdapterFixture fixture = new AdapterFixture(GREEN_MAIL.getSmtp().getPort())) {
+            fixture.managedFactory.setUsername("sender@app.example.com");
+            fixture.managedFactory.setPassword(PASSWORD);
+            try (MailConnection connection = fixture.connection()) {
+                connection.send(AdapterFixture.message("a@example.org", "Authenticated", "Body"));
+            }
+
+            assertEquals(1, GREEN_MAIL.getReceivedMessages().length);
+            assertFalse(logLines.isEmpty(), "FINE logging must have produced lines to check");
+            assertNoSecret(String.join("\n", logLines));
+            assertNoSecret(fixture.managedFactory.settings().toString());
+            assertNoSecret(fixture.managedFactory.toString());
+        }
+    }
+
+    @Test
+    void wrongPasswordIsAuthenticationFailure() throws Exception {
+        try (AdapterFixture fixture = new AdapterFixture(GREEN_MAIL.getSmtp().getPort())) {
+            fixture.managedFactory.setUsername("sender@app.example.com");
+            fixture.managedFactory.setPassword("wrong-" + PASSWORD);
+            try (MailConnection connection = fixture.connection()) {
+                MailException e = assertThrows(MailException.class,
+                        () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+                assertEquals(FailureKind.AUTHENTICATION, e.getKind());
+                assertTrue(e.getMessage().contains("sender@app.example.com"), e.getMessage());
+                assertNoSecret(e.getMessage());
+                assertNoSecret(stackTrace(e));
+            }
+            assertNoSecret(String.join("\n", logLines));
+        }
+    }
+
+    @Test
+    void impossibleValuesRejectedBySetters() {
+        MailManagedConnectionFactory factory = new MailManagedConnectionFactory();
+
+        IllegalArgumentException port = assertThrows(IllegalArgumentException.class, () -> factory.setPort(70_000));
+        IllegalArgumentException security = assertThrows(IllegalArgumentException.class,
+                () -> factory.setTransportSecurity("SSL"));
+        IllegalArgumentException timeout = assertThrows(IllegalArgumentException.class,
+                () -> factory.setReadTimeoutMillis(0));
+
+        assertTrue(port.getMessage().contains("port = '70000'"), port.getMessage());
+        assertTrue(security.getMessage().contains("'SSL'"), security.getMessage());
+        assertTrue(security.getMessage().contains("IMPLICIT_TLS"), security.getMessage());
+        assertTrue(timeout.getMessage().contains("readTimeoutMillis"), timeout.getMessage());
+    }
+
+    @Test
+    void transportSecurityAcceptsAnyCase() {
+        MailManagedConnectionFactory factory = new MailManagedConnectionFactory();
+
+        factory.setTransportSecurity("implicit-tls");
+
+        assertEquals("IMPLICIT_TLS", factory.getTransportSecurity());
+    }
+
+    @Test
+    void contradictionsRejectedAtFirstUse() throws Exception {
+        MailManagedConnectionFactory missingPassword = new MailManagedConnectionFactory();
+        missingPassword.setUsername("sender@app.example.com");
+        MailManagedConnectionFactory badFrom = new MailManagedConnectionFactory();
+        badFrom.setFromAddress("no reply at example");
+
+        InvalidPropertyException password = assertThrows(InvalidPropertyException.class,
+                () -> missingPassword.createConnectionFactory(new RecordingConnectionManager()));
+        InvalidPropertyException from = assertThrows(InvalidPropertyException.class,
+                () -> badFrom.createConnectionFactory(new RecordingConnectionManager()));
+
+        assertTrue(password.getMessage().contains("password"), password.getMessage());
+        assertTrue(from.getMessage().contains("fromAddress = 'no reply at example'"), from.getMessage());
+    }
+
+    @Test
+    void defaultPortFollowsSecurity() throws Exception {
+        MailManagedConnectionFactory factory = new MailManagedConnectionFactory();
+        factory.setTransportSecurity("IMPLICIT_TLS");
+
+        assertEquals(465, factory.settings().port());
+    }
+
+    @Test
+    void equalConfigurationMeansEqualFactories() {
+        MailManagedConnectionFactory first = new MailManagedConnectionFactory();
+        MailManagedConnectionFactory second = new MailManagedConnectionFactory();
+        first.setHost("mx.example.net");
+        second.setHost("mx.example.net");
+
+        assertEquals(first, second);
+        assertEquals(first.hashCode(), second.hashCode());
+        second.setPort(2525);
+        assertFalse(first.equals(second));
+    }
+
+    private static void assertNoSecret(String text) {
+        assertFalse(text.contains(PASSWORD), "the password appears in: " + text);
+        assertFalse(text.contains("s3cr3t"), "part of the password appears in: " + text);
+    }
+
+    private static String stackTrace(Throwable e) {
+        StringWriter out = new StringWriter();
+        e.printStackTrace(new PrintWriter(out));
+        return out.toString();
+    }
+}

@@ -1,6 +1,6 @@
 package dev.posthorn.api;
 
-/** Why a message could not be sent, in the categories a mail operator uses. */
+/** Category of a send failure, as a mail operator classifies it. */
 public enum FailureKind {
     /** A 4xx reply, a refused or broken connection or a timeout: a later attempt may succeed. */
     TRANSIENT(true),
@@ -26,7 +26,7 @@ public enum FailureKind {
         this.retryable = retryable;
     }
 
-    /** Whether sending the same message again later may succeed without any change. */
+    /** Returns whether sending the same message again later may succeed without any change. */
     public boolean isRetryable() {
         return retryable;
     }

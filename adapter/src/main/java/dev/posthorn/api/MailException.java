@@ -34,7 +34,7 @@ public class MailException extends Exception {
         return kind;
     }
 
-    /** Whether a later attempt may succeed; see {@link FailureKind#isRetryable()}. */
+    /** Returns whether a later attempt may succeed; see {@link FailureKind#isRetryable()}. */
     public boolean isTransient() {
         return kind.isRetryable();
     }

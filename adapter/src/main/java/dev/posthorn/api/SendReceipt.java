@@ -4,7 +4,7 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * What {@link MailConnection#send} did with a message.
+ * Result of {@link MailConnection#send} for one message.
  *
  * @param messageId the Message-ID header value, with angle brackets
  * @param trackingId Posthorn's id for the message, also written to every log line about it
@@ -15,7 +15,7 @@ import java.util.List;
 public record SendReceipt(String messageId, String trackingId, Outcome outcome,
                           List<RecipientStatus> recipients) implements Serializable {
 
-    /** Whether a message was delivered, queued or delivered to some recipients only. */
+    /** Disposition of a message: queued, delivered, or delivered to some recipients only. */
     public enum Outcome {
         /** Queued with the caller's transaction; it is delivered after the transaction commits. */
         QUEUED,

@@ -12,17 +12,17 @@ import java.io.Serializable;
  */
 public record SmtpReply(int code, String enhancedStatus, String text) implements Serializable {
 
-    /** Whether the reply code is a 2xx success. */
+    /** Returns whether the reply code is a 2xx success. */
     public boolean isPositive() {
         return code >= 200 && code < 300;
     }
 
-    /** Whether the reply code is a 4xx transient failure, which a later attempt may overcome. */
+    /** Returns whether the reply code is a 4xx transient failure, which a later attempt may overcome. */
     public boolean isTransientFailure() {
         return code >= 400 && code < 500;
     }
 
-    /** Whether the reply code is a 5xx permanent failure. */
+    /** Returns whether the reply code is a 5xx permanent failure. */
     public boolean isPermanentFailure() {
         return code >= 500 && code < 600;
     }

@@ -101,7 +101,7 @@ public class PosthornExtension implements Extension {
                 if (found instanceof MailConnectionFactory factory) {
                     return factory;
                 }
-                throw new CreationException("JNDI name '" + candidate + "' holds " + found.getClass().getName()
+                throw new CreationException("JNDI name '" + candidate + "' contains " + found.getClass().getName()
                         + ", not a Posthorn MailConnectionFactory: check the resource's connection definition");
             } catch (NamingException e) {
                 last = e;

@@ -41,8 +41,8 @@ public final class DeliveryEngine {
             try {
                 workManager.scheduleWork(new DeliveryWork(message));
             } catch (WorkException e) {
-                // NOTE: the message exists only in memory until the durable spool holds it, so a rejected
-                // work item loses it; the log line names it so that an operator can resend.
+                // NOTE: the message exists only in memory until a durable spool stores it, so a rejected
+                // work item loses it. The log line names it so that an operator can resend.
                 LOG.log(Level.SEVERE, "{0}: the work manager rejected delivery of {1}: {2}",
                         new Object[] {name, message, e.getMessage()});
                 LOG.log(Level.FINE, name + ": work rejected", e);

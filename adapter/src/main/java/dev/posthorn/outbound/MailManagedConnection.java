@@ -202,7 +202,7 @@ public final class MailManagedConnection implements ManagedConnection {
     /**
      * Returns the branch for a transaction this connection was not enlisted in, because its pool was
      * configured without transaction support, or {@code null} outside a transaction. The
-     * synchronization alone then holds the messages until commit.
+     * synchronization alone then keeps the messages until commit.
      */
     private TransactionBranch unenlistedBranch() {
         TransactionSynchronizationRegistry registry = factory.transactionRegistry();

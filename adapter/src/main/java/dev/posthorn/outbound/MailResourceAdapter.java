@@ -44,8 +44,8 @@ public class MailResourceAdapter implements ResourceAdapter {
 
     @Override
     public void stop() {
-        // NOTE: deliveries already handed to the work manager finish on their own; messages of
-        // transactions still open are in memory only and are lost here until a durable spool exists.
+        // NOTE: deliveries already handed to the work manager finish on their own. Messages of open
+        // transactions are in memory only, so they are lost here until a durable spool exists.
         LOG.log(Level.INFO, "Posthorn resource adapter stopped");
         bootstrapContext = null;
     }

@@ -12,7 +12,7 @@ import javax.transaction.xa.Xid;
 
 /**
  * XA resource of one managed connection. Sending inside a transaction only records the message in the
- * transaction's branch; this resource decides what happens to it: commit releases it for delivery,
+ * transaction's branch. This resource decides what happens to it: commit releases it for delivery and
  * rollback discards it.
  *
  * <p>NOTE: branches live in memory, so a prepared branch does not survive a server crash and
@@ -106,7 +106,7 @@ final class MailXAResource implements XAResource {
         return new Xid[0];
     }
 
-    /** Each managed connection is its own resource manager, so the transaction manager never joins two. */
+    /** Returns true only for this instance, because each managed connection is its own resource manager. */
     @Override
     public boolean isSameRM(XAResource other) {
         return other == this;

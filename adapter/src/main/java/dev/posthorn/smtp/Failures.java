@@ -22,7 +22,7 @@ import org.eclipse.angus.mail.smtp.SMTPSendFailedException;
 /**
  * Translates Angus Mail's exceptions into {@link MailException}s whose kind follows the reply class:
  * 4xx and lost connections are transient, 5xx permanent, with the TLS, authentication and
- * configuration cases told apart so that an operator knows what to fix.
+ * configuration cases distinguished so that an operator can see what to fix.
  */
 final class Failures {
 
@@ -88,7 +88,7 @@ final class Failures {
         return new MailException(FailureKind.TRANSIENT, prefix + ": " + describe(e), null, recipients, e);
     }
 
-    /** Whether the failure means the TCP connection is gone: an I/O error, EOF or a 421 reply. */
+    /** Returns whether the failure means the TCP connection is gone: an I/O error, EOF or a 421 reply. */
     static boolean isConnectionLoss(Exception e) {
         if (e instanceof IllegalStateException) {
             return true;

@@ -10,7 +10,7 @@ import org.eclipse.angus.mail.smtp.SMTPMessage;
 
 /**
  * Adapts already rendered bytes to the message type Angus Mail sends, and records how far the
- * transmission got, so that a failure can be told apart as before or after the message data.
+ * transmission got, so that a failure before the message data can be distinguished from one after it.
  */
 final class RawMessage extends SMTPMessage {
 
@@ -32,12 +32,12 @@ final class RawMessage extends SMTPMessage {
         dataWritten = true;
     }
 
-    /** Whether the server accepted DATA, so part of the message may have reached it. */
+    /** Returns whether the server accepted DATA, so part of the message may have reached it. */
     boolean dataStarted() {
         return dataStarted;
     }
 
-    /** Whether all message bytes were handed to the socket before the failure. */
+    /** Returns whether all message bytes were handed to the socket before the failure. */
     boolean dataWritten() {
         return dataWritten;
     }

@@ -90,7 +90,7 @@ public final class SmtpConnection implements AutoCloseable {
 
     /**
      * Checks a connection that was idle for longer than the validation threshold with one NOOP, and closes
-     * it if the server no longer answers. A closed or recently used connection costs no round trip.
+     * it if the server no longer replies. A closed or recently used connection costs no round trip.
      */
     public void validate() {
         if (transport != null && idleNanos() >= TimeUnit.MILLISECONDS.toNanos(settings.validateAfterIdleMillis())) {
@@ -98,7 +98,7 @@ public final class SmtpConnection implements AutoCloseable {
         }
     }
 
-    /** Whether a TCP connection is open as far as this side knows. */
+    /** Returns whether a TCP connection is open, as last observed by this side. */
     public boolean isOpen() {
         return transport != null;
     }
@@ -135,7 +135,7 @@ public final class SmtpConnection implements AutoCloseable {
     private void checkWithNoop() {
         // Angus sends NOOP here and closes the transport itself if the reply is missing or 421.
         if (!transport.isConnected()) {
-            LOG.log(Level.FINE, () -> settings.name() + ": idle connection no longer answers NOOP; replacing it");
+            LOG.log(Level.FINE, () -> settings.name() + ": idle connection no longer replies to NOOP; replacing it");
             closeTransport();
         }
     }

@@ -59,6 +59,7 @@ public final class SmtpSettings {
         props.put("mail.smtp.connectiontimeout", Integer.toString(connectTimeoutMillis));
         props.put("mail.smtp.timeout", Integer.toString(readTimeoutMillis));
         props.put("mail.smtp.writetimeout", Integer.toString(writeTimeoutMillis));
+
         if (writeTimeoutExecutor != null) {
             props.put("mail.smtp.executor.writetimeout", writeTimeoutExecutor);
         }
@@ -67,12 +68,14 @@ public final class SmtpSettings {
         // Per-recipient replies: Angus reports every accepted and rejected recipient in one exception chain.
         props.put("mail.smtp.sendpartial", "true");
         props.put("mail.smtp.reportsuccess", "true");
+
         if (ehloName != null) {
             props.put("mail.smtp.localhost", ehloName);
         }
         props.put("mail.smtp.auth", Boolean.toString(username != null));
         props.put("mail.smtp.socketFactory", NoDelaySocketFactory.INSTANCE);
         props.put("mail.smtp.socketFactory.fallback", "false");
+
         props.put("mail.smtp.ssl.checkserveridentity", "true");
         props.put("mail.smtp.ssl.protocols", "TLSv1.3 TLSv1.2");
         switch (security) {
@@ -89,7 +92,7 @@ public final class SmtpSettings {
         return props;
     }
 
-    /** The name that log lines and errors lead with: the configured one, or user@host:port. */
+    /** Returns the name that log lines and errors lead with: the configured one, or user@host:port. */
     public String name() {
         return name;
     }

@@ -2,7 +2,7 @@ package dev.posthorn.smtp;
 
 import java.util.Locale;
 
-/** How the SMTP connection is protected, with the port each mode uses by convention. */
+/** Protection mode of the SMTP connection, with the conventional port of each mode. */
 public enum TransportSecurity {
     /** Clear text, as for relays on port 25 inside a trusted network. */
     PLAIN(25),

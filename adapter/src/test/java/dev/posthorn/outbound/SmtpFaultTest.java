@@ -254,6 +254,29 @@ class SmtpFaultTest {
         }
     }
 
+    @Test
+    @Timeout(60)
+    void repeatedReplacementLeaksNoThreads() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().closeIdleAfter(Duration.ofMillis(30), true);
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setValidateAfterIdleMillis(60_000L);
+            send(fixture, "warm-up@example.org");
+            assertTrue(ScriptedSmtpServer.await(Duration.ofSeconds(5), () -> server.openConnections() == 0));
+            int threadsBefore = Thread.activeCount();
+
+            for (int i = 0; i < 100; i++) {
+                send(fixture, "r" + i + "@example.org");
+                int sent = i + 2;
+                assertTrue(ScriptedSmtpServer.await(Duration.ofSeconds(5),
+                        () -> server.openConnections() == 0 && server.messages().size() == sent));
+            }
+
+            assertEquals(101, server.connectionCount(), "every send after an idle close reconnects");
+            assertTrue(ScriptedSmtpServer.await(Duration.ofSeconds(5), () -> Thread.activeCount() <= threadsBefore + 2),
+                    "threads before: " + threadsBefore + ", after: " + Thread.activeCount());
+        }
+    }
+
     private static SendReceipt send(AdapterFixture fixture, String to) throws Exception {
         try (MailConnection connection = fixture.connection()) {
             return connection.send(AdapterFixture.message(to, "Hello " + to, "Body"));

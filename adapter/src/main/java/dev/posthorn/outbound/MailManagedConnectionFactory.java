@@ -1,6 +1,7 @@
 package dev.posthorn.outbound;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
@@ -10,6 +11,7 @@ import java.util.logging.Logger;
 
 import javax.naming.InitialContext;
 import javax.naming.NamingException;
+import javax.net.ssl.SSLSocketFactory;
 import javax.security.auth.Subject;
 
 import dev.posthorn.api.FailureKind;
@@ -23,6 +25,7 @@ import dev.posthorn.delivery.OutgoingMessage;
 import dev.posthorn.smtp.SmtpConnection;
 import dev.posthorn.smtp.SmtpSettings;
 import dev.posthorn.smtp.TransportSecurity;
+import dev.posthorn.smtp.TrustStores;
 import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.resource.NotSupportedException;
@@ -64,6 +67,8 @@ public class MailManagedConnectionFactory
     static final int DEFAULT_MAX_MESSAGES_PER_CONNECTION = 100;
     static final long DEFAULT_MAX_CONNECTION_AGE_MILLIS = 300_000;
     static final long DEFAULT_VALIDATE_AFTER_IDLE_MILLIS = 3_000;
+    static final String DEFAULT_TLS_PROTOCOLS = "TLSv1.3 TLSv1.2";
+    static final String DEFAULT_TRUST_STORE_TYPE = "PKCS12";
 
     /** JNDI names of the container's scheduled executor, used for Angus Mail's write timeouts. */
     private static final String[] SCHEDULED_EXECUTOR_NAMES = {
@@ -82,9 +87,9 @@ public class MailManagedConnectionFactory
 
     @ConfigProperty(defaultValue = DEFAULT_TRANSPORT_SECURITY, description = {
         "How the connection is protected: STARTTLS (default; upgrade required before AUTH or any message "
-            + "data, never a fall-back to clear text), IMPLICIT_TLS (TLS from the first byte, port 465) or "
-            + "PLAIN (clear text, only for relays inside a trusted network). Certificates and host names are "
-            + "checked against the JVM's trust store."})
+            + "data, never a fall-back to clear text), IMPLICIT_TLS (TLS from the first byte, port 465), "
+            + "PLAIN (clear text, only for relays inside a trusted network) or OPPORTUNISTIC_STARTTLS "
+            + "(STARTTLS when offered, clear text otherwise). Certificates and host names are always checked."})
     private String transportSecurity = DEFAULT_TRANSPORT_SECURITY;
 
     @ConfigProperty(description = {
@@ -140,6 +145,32 @@ public class MailManagedConnectionFactory
     @ConfigProperty(description = {
         "Name that log lines and error messages lead with. Default: user@host:port."})
     private String name;
+
+    @ConfigProperty(defaultValue = DEFAULT_TLS_PROTOCOLS, description = {
+        "TLS protocol versions to enable, separated by spaces or commas. Default \"TLSv1.3 TLSv1.2\". "
+            + "TLSv1 and TLSv1.1 are deprecated (RFC 8996); add them only for a server that cannot be upgraded."})
+    private String tlsProtocols = DEFAULT_TLS_PROTOCOLS;
+
+    @ConfigProperty(description = {
+        "Path of a trust store with the certificates (or CA) that the SMTP server's certificate must chain to. "
+            + "Default: the JVM's trust store. The server's host name is checked against its certificate in "
+            + "every case."})
+    private String trustStorePath;
+
+    @ConfigProperty(defaultValue = DEFAULT_TRUST_STORE_TYPE, description = {
+        "Type of the trust store file: PKCS12 (default) or JKS."})
+    private String trustStoreType = DEFAULT_TRUST_STORE_TYPE;
+
+    @ConfigProperty(confidential = true, description = {
+        "Password of the trust store, if it has one. Never logged. On Payara a password alias works: "
+            + "${ALIAS=name}."})
+    private String trustStorePassword;
+
+    @ConfigProperty(defaultValue = "false", description = {
+        "Whether credentials may be sent over a connection that is not encrypted, with transportSecurity "
+            + "PLAIN or OPPORTUNISTIC_STARTTLS. Default false: such a configuration with a username is "
+            + "rejected. Set true only inside a trusted network."})
+    private Boolean allowPlaintextAuth = Boolean.FALSE;
 
     private transient MailResourceAdapter resourceAdapter;
     private transient PrintWriter logWriter;
@@ -319,17 +350,38 @@ public class MailManagedConnectionFactory
             throw invalid("maxConnectionAgeMillis", maxConnectionAgeMillis, "use at least 1000");
         }
         parsedFromAddress();
+        TransportSecurity security = TransportSecurity.parse("transportSecurity", transportSecurity);
+        if (username != null && !security.guaranteesTls() && !allowPlaintextAuth) {
+            throw invalid("transportSecurity", transportSecurity, "credentials for user '" + username
+                    + "' could cross the network in clear text: use STARTTLS or IMPLICIT_TLS, or set "
+                    + "allowPlaintextAuth=true inside a trusted network");
+        }
         return SmtpSettings.builder()
                 .name(name)
                 .host(host)
                 .port(port)
-                .security(TransportSecurity.parse("transportSecurity", transportSecurity))
+                .security(security)
                 .credentials(username, password)
                 .timeouts(connectTimeoutMillis, readTimeoutMillis, writeTimeoutMillis)
                 .ehloName(ehloName)
                 .retirement(maxMessagesPerConnection, maxConnectionAgeMillis)
                 .validateAfterIdleMillis(validateAfterIdleMillis)
+                .tlsProtocols(tlsProtocols)
+                .tlsSocketFactory(trustStoreSocketFactory())
                 .build();
+    }
+
+    private SSLSocketFactory trustStoreSocketFactory() throws InvalidPropertyException {
+        if (trustStorePath == null) {
+            return null;
+        }
+        try {
+            char[] storePassword = trustStorePassword == null ? null : trustStorePassword.toCharArray();
+            return TrustStores.socketFactory(Path.of(trustStorePath), trustStoreType, storePassword);
+        } catch (IllegalArgumentException e) {
+            throw invalid("trustStorePath", trustStorePath, e.getMessage()
+                    + "; check the path, trustStoreType and trustStorePassword");
+        }
     }
 
     private InternetAddress parsedFromAddress() throws InvalidPropertyException {
@@ -488,6 +540,54 @@ public class MailManagedConnectionFactory
                 3_600_000);
     }
 
+    public String getTlsProtocols() {
+        return tlsProtocols;
+    }
+
+    public void setTlsProtocols(String tlsProtocols) {
+        String value = requireText("tlsProtocols", tlsProtocols);
+        for (String protocol : value.split("[\\s,]+")) {
+            if (!protocol.matches("TLSv1(\\.[0-3])?")) {
+                throw new IllegalArgumentException("Invalid Posthorn property tlsProtocols = '" + tlsProtocols
+                        + "': '" + protocol + "' is not a TLS version; use for example \"TLSv1.3 TLSv1.2\"");
+            }
+        }
+        this.tlsProtocols = value;
+    }
+
+    public String getTrustStorePath() {
+        return trustStorePath;
+    }
+
+    public void setTrustStorePath(String trustStorePath) {
+        this.trustStorePath = emptyToNull(trustStorePath);
+    }
+
+    public String getTrustStoreType() {
+        return trustStoreType;
+    }
+
+    public void setTrustStoreType(String trustStoreType) {
+        this.trustStoreType = requireText("trustStoreType", trustStoreType);
+    }
+
+    public String getTrustStorePassword() {
+        return trustStorePassword;
+    }
+
+    public void setTrustStorePassword(String trustStorePassword) {
+        this.trustStorePassword = trustStorePassword == null || trustStorePassword.isEmpty() ? null
+                : trustStorePassword;
+    }
+
+    public Boolean getAllowPlaintextAuth() {
+        return allowPlaintextAuth;
+    }
+
+    public void setAllowPlaintextAuth(Boolean allowPlaintextAuth) {
+        this.allowPlaintextAuth = Boolean.TRUE.equals(allowPlaintextAuth);
+    }
+
     public String getName() {
         return name;
     }
@@ -536,14 +636,18 @@ public class MailManagedConnectionFactory
                 && Objects.equals(maxMessagesPerConnection, that.maxMessagesPerConnection)
                 && Objects.equals(maxConnectionAgeMillis, that.maxConnectionAgeMillis)
                 && Objects.equals(validateAfterIdleMillis, that.validateAfterIdleMillis)
-                && Objects.equals(name, that.name);
+                && Objects.equals(name, that.name) && Objects.equals(tlsProtocols, that.tlsProtocols)
+                && Objects.equals(trustStorePath, that.trustStorePath)
+                && Objects.equals(trustStoreType, that.trustStoreType)
+                && Objects.equals(trustStorePassword, that.trustStorePassword)
+                && Objects.equals(allowPlaintextAuth, that.allowPlaintextAuth);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(host, port, transportSecurity, username, connectTimeoutMillis, readTimeoutMillis,
                 writeTimeoutMillis, fromAddress, ehloName, maxMessagesPerConnection, maxConnectionAgeMillis,
-                validateAfterIdleMillis, name);
+                validateAfterIdleMillis, name, tlsProtocols, trustStorePath, trustStoreType, allowPlaintextAuth);
     }
 
     @Override

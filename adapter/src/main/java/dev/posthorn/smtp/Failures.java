@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.security.cert.CertificateException;
 import java.util.List;
 import java.util.Locale;
 
@@ -31,33 +32,101 @@ final class Failures {
 
     static MailException ofConnect(SmtpSettings settings, MessagingException e) {
         String where = settings.host() + ":" + settings.port();
+        String prefix = settings.name() + ": ";
         if (e instanceof AuthenticationFailedException) {
-            return new MailException(FailureKind.AUTHENTICATION, settings.name() + ": the server at " + where
+            return new MailException(FailureKind.AUTHENTICATION, prefix + "the server at " + where
                     + " rejected the credentials of user '" + settings.username() + "' (" + e.getMessage()
                     + "). Check the username and password properties", e);
         }
+        MailException tls = tlsFailure(settings, e, where, prefix);
+        if (tls != null) {
+            return tls;
+        }
         Throwable root = rootCause(e);
-        if (root instanceof SSLException || mentionsStartTls(e.getMessage())) {
-            return new MailException(FailureKind.TLS, settings.name() + ": TLS with " + where + " failed ("
-                    + describe(e) + "). Check transportSecurity (" + settings.security()
-                    + ") against the port and the server's certificate", e);
+        if (root instanceof SocketTimeoutException && isConnectTimeout(e)) {
+            return new MailException(FailureKind.TRANSIENT, prefix + "connecting to " + where + " timed out after "
+                    + settings.connectTimeoutMillis() + " ms (connectTimeoutMillis). Check that the server is up "
+                    + "and reachable", e);
         }
         if (root instanceof SocketTimeoutException) {
-            return new MailException(FailureKind.TRANSIENT, settings.name() + ": connecting to " + where
-                    + " timed out (connect timeout " + settings.connectTimeoutMillis() + " ms, read timeout "
-                    + settings.readTimeoutMillis() + " ms for the greeting). Check that the server is up and "
-                    + "that the port expects " + settings.security(), e);
+            String hint = settings.security() == TransportSecurity.IMPLICIT_TLS ? ""
+                    : "; the port may expect TLS from the first byte (implicit TLS, usually 465): then use "
+                    + "transportSecurity=IMPLICIT_TLS";
+            return new MailException(FailureKind.TRANSIENT, prefix + "no SMTP greeting or reply from " + where
+                    + " within " + settings.readTimeoutMillis() + " ms (readTimeoutMillis)" + hint, e);
         }
         if (root instanceof UnknownHostException) {
-            return new MailException(FailureKind.CONFIGURATION, settings.name() + ": host '" + settings.host()
+            return new MailException(FailureKind.CONFIGURATION, prefix + "host '" + settings.host()
                     + "' not found. Check the host property", e);
         }
         if (root instanceof ConnectException || root instanceof IOException) {
-            return new MailException(FailureKind.TRANSIENT, settings.name() + ": connecting to " + where
+            return new MailException(FailureKind.TRANSIENT, prefix + "connecting to " + where
                     + " failed (" + describe(e) + "). Check that the server is up and the host and port are right", e);
         }
-        return new MailException(FailureKind.TRANSIENT, settings.name() + ": opening the SMTP session with "
+        return new MailException(FailureKind.TRANSIENT, prefix + "opening the SMTP session with "
                 + where + " failed: " + describe(e), e);
+    }
+
+    /** Returns the TLS-specific failure, or {@code null} when the failure has nothing to do with TLS. */
+    private static MailException tlsFailure(SmtpSettings settings, MessagingException e, String where,
+                                            String prefix) {
+        String text = String.valueOf(e.getMessage());
+        if (text.contains("STARTTLS is required")) {
+            return new MailException(FailureKind.TLS, prefix + "the server at " + where + " does not offer "
+                    + "STARTTLS, so nothing was sent: credentials and mail never cross a clear-text connection. "
+                    + "Use a server that offers STARTTLS, or transportSecurity=IMPLICIT_TLS if the port expects "
+                    + "TLS from the first byte", e);
+        }
+        if (settings.security() != TransportSecurity.PLAIN && settings.security() != TransportSecurity.IMPLICIT_TLS
+                && e.getCause() == null && text.matches("(?s)4\\d\\d[ -].*")) {
+            return new MailException(FailureKind.TRANSIENT, prefix + "the server at " + where + " refused STARTTLS "
+                    + "for now ('" + text.trim() + "'); nothing was sent in clear text. Try again later", e);
+        }
+        SSLException ssl = find(e, SSLException.class);
+        if (ssl == null) {
+            return null;
+        }
+        String sslText = chainText(e);
+        String advice;
+        if (sslText.contains("Unsupported or unrecognized SSL message") || sslText.contains("plaintext connection")) {
+            advice = "TLS was expected but the server spoke plain text: the port probably expects STARTTLS "
+                    + "(587 or 25), so use transportSecurity=STARTTLS";
+        } else if (sslText.contains("No subject alternative") || sslText.contains("No name matching")
+                || sslText.contains("Server identity does not match")) {
+            advice = "the server's certificate does not match host name '" + settings.host() + "': connect "
+                    + "with a name the certificate lists, or have the certificate reissued";
+        } else if (find(e, CertificateException.class) != null || sslText.contains("certification path")) {
+            advice = "the server's certificate is not trusted: add it or its CA to a trust store and set "
+                    + "trustStorePath";
+        } else if (sslText.contains("protocol_version") || sslText.contains("No appropriate protocol")) {
+            advice = "the server and the client have no TLS version in common (enabled: "
+                    + settings.tlsProtocols() + "); prefer upgrading the server over enabling TLSv1 or TLSv1.1";
+        } else {
+            advice = "TLS negotiation failed";
+        }
+        return new MailException(FailureKind.TLS, prefix + "TLS with " + where + " failed: " + advice + " ("
+                + describe(e) + ")", e);
+    }
+
+    private static boolean isConnectTimeout(Throwable e) {
+        return chainText(e).toLowerCase(Locale.ROOT).contains("connect timed out");
+    }
+
+    private static <T extends Throwable> T find(Throwable e, Class<T> type) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
+    }
+
+    private static String chainText(Throwable e) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            text.append(t.getClass().getName()).append(": ").append(t.getMessage()).append('\n');
+        }
+        return text.toString();
     }
 
     static MailException ofSend(SmtpSettings settings, OutgoingMessage message, RawMessage raw, Exception e,

@@ -7,19 +7,15 @@ import java.net.Socket;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
- * TLS socket factory for implicit TLS that turns Nagle's algorithm off, for the reason given in
- * {@link NoDelaySocketFactory}, and otherwise delegates to the JVM's default TLS configuration.
+ * TLS socket factory that turns Nagle's algorithm off, for the reason given in
+ * {@link NoDelaySocketFactory}, and otherwise delegates to the configured or the JVM's default TLS setup.
  */
 final class NoDelaySslSocketFactory extends SSLSocketFactory {
 
     private final SSLSocketFactory delegate;
 
-    private NoDelaySslSocketFactory(SSLSocketFactory delegate) {
+    NoDelaySslSocketFactory(SSLSocketFactory delegate) {
         this.delegate = delegate;
-    }
-
-    static NoDelaySslSocketFactory defaultFactory() {
-        return new NoDelaySslSocketFactory((SSLSocketFactory) SSLSocketFactory.getDefault());
     }
 
     @Override

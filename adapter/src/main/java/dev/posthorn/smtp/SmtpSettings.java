@@ -4,6 +4,8 @@ import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
 
+import javax.net.ssl.SSLSocketFactory;
+
 /**
  * Everything needed to open and use SMTP connections to one server, fixed when the connection
  * factory is first used. The password never appears in {@link #toString()}.
@@ -23,6 +25,8 @@ public final class SmtpSettings {
     private final int maxMessagesPerConnection;
     private final long maxConnectionAgeMillis;
     private final long validateAfterIdleMillis;
+    private final String tlsProtocols;
+    private final SSLSocketFactory tlsSocketFactory;
 
     private SmtpSettings(Builder builder) {
         this.host = Objects.requireNonNull(builder.host, "host");
@@ -37,6 +41,9 @@ public final class SmtpSettings {
         this.maxMessagesPerConnection = builder.maxMessagesPerConnection;
         this.maxConnectionAgeMillis = builder.maxConnectionAgeMillis;
         this.validateAfterIdleMillis = builder.validateAfterIdleMillis;
+        this.tlsProtocols = builder.tlsProtocols;
+        this.tlsSocketFactory = new NoDelaySslSocketFactory(builder.tlsSocketFactory != null
+                ? builder.tlsSocketFactory : (SSLSocketFactory) SSLSocketFactory.getDefault());
         this.name = builder.name != null ? builder.name
                 : (username == null ? "" : username + "@") + host + ":" + port;
     }
@@ -76,17 +83,17 @@ public final class SmtpSettings {
         props.put("mail.smtp.socketFactory", NoDelaySocketFactory.INSTANCE);
         props.put("mail.smtp.socketFactory.fallback", "false");
 
+        // Certificate chain and host name are checked for implicit TLS and STARTTLS alike.
         props.put("mail.smtp.ssl.checkserveridentity", "true");
-        props.put("mail.smtp.ssl.protocols", "TLSv1.3 TLSv1.2");
+        props.put("mail.smtp.ssl.protocols", tlsProtocols);
+        props.put("mail.smtp.ssl.socketFactory", tlsSocketFactory);
         switch (security) {
             case STARTTLS -> {
                 props.put("mail.smtp.starttls.enable", "true");
                 props.put("mail.smtp.starttls.required", "true");
             }
-            case IMPLICIT_TLS -> {
-                props.put("mail.smtp.ssl.enable", "true");
-                props.put("mail.smtp.ssl.socketFactory", NoDelaySslSocketFactory.defaultFactory());
-            }
+            case OPPORTUNISTIC_STARTTLS -> props.put("mail.smtp.starttls.enable", "true");
+            case IMPLICIT_TLS -> props.put("mail.smtp.ssl.enable", "true");
             case PLAIN -> props.put("mail.smtp.starttls.enable", "false");
         }
         return props;
@@ -141,12 +148,16 @@ public final class SmtpSettings {
         return validateAfterIdleMillis;
     }
 
+    public String tlsProtocols() {
+        return tlsProtocols;
+    }
+
     @Override
     public String toString() {
         return "SmtpSettings[" + name + ", security=" + security + ", user=" + username
                 + ", password=" + (password == null ? "none" : "<masked>")
                 + ", connectTimeoutMillis=" + connectTimeoutMillis + ", readTimeoutMillis=" + readTimeoutMillis
-                + ", writeTimeoutMillis=" + writeTimeoutMillis + "]";
+                + ", writeTimeoutMillis=" + writeTimeoutMillis + ", tlsProtocols=" + tlsProtocols + "]";
     }
 
     /** Mutable builder; {@link #build()} copies the values. */
@@ -164,6 +175,8 @@ public final class SmtpSettings {
         private int maxMessagesPerConnection;
         private long maxConnectionAgeMillis;
         private long validateAfterIdleMillis;
+        private String tlsProtocols = "TLSv1.3 TLSv1.2";
+        private SSLSocketFactory tlsSocketFactory;
 
         private Builder() {
         }
@@ -215,6 +228,18 @@ public final class SmtpSettings {
 
         public Builder validateAfterIdleMillis(long validateAfterIdleMillis) {
             this.validateAfterIdleMillis = validateAfterIdleMillis;
+            return this;
+        }
+
+        /** Sets the TLS protocol versions to enable, separated by spaces or commas. */
+        public Builder tlsProtocols(String tlsProtocols) {
+            this.tlsProtocols = tlsProtocols.replace(',', ' ').trim();
+            return this;
+        }
+
+        /** Sets the factory for TLS sockets; {@code null} uses the JVM's default trust store. */
+        public Builder tlsSocketFactory(SSLSocketFactory tlsSocketFactory) {
+            this.tlsSocketFactory = tlsSocketFactory;
             return this;
         }
 

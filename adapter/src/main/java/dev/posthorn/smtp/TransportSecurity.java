@@ -8,6 +8,11 @@ public enum TransportSecurity {
     PLAIN(25),
     /** Submission with a required STARTTLS upgrade (RFC 3207) before AUTH or any message data. */
     STARTTLS(587),
+    /**
+     * STARTTLS when the server offers it, clear text otherwise. Only for relays that cannot be fixed;
+     * credentials still never cross a clear-text channel unless explicitly allowed.
+     */
+    OPPORTUNISTIC_STARTTLS(587),
     /** TLS from the first byte (RFC 8314), as on port 465. */
     IMPLICIT_TLS(465);
 
@@ -19,6 +24,11 @@ public enum TransportSecurity {
 
     public int defaultPort() {
         return defaultPort;
+    }
+
+    /** Returns whether this mode guarantees TLS before any AUTH command or message byte. */
+    public boolean guaranteesTls() {
+        return this == STARTTLS || this == IMPLICIT_TLS;
     }
 
     /**
@@ -34,6 +44,6 @@ public enum TransportSecurity {
             }
         }
         throw new IllegalArgumentException("Invalid " + property + " '" + value
-                + "': use PLAIN, STARTTLS or IMPLICIT_TLS");
+                + "': use STARTTLS, IMPLICIT_TLS, PLAIN or OPPORTUNISTIC_STARTTLS");
     }
 }

@@ -84,6 +84,7 @@ class SecretsAndConfigurationTest {
         try (AdapterFixture fixture = new AdapterFixture(GREEN_MAIL.getSmtp().getPort())) {
             fixture.managedFactory.setUsername("sender@app.example.com");
             fixture.managedFactory.setPassword(PASSWORD);
+            fixture.managedFactory.setAllowPlaintextAuth(true);
             try (MailConnection connection = fixture.connection()) {
                 connection.send(AdapterFixture.message("a@example.org", "Authenticated", "Body"));
             }
@@ -101,6 +102,7 @@ class SecretsAndConfigurationTest {
         try (AdapterFixture fixture = new AdapterFixture(GREEN_MAIL.getSmtp().getPort())) {
             fixture.managedFactory.setUsername("sender@app.example.com");
             fixture.managedFactory.setPassword("wrong-" + PASSWORD);
+            fixture.managedFactory.setAllowPlaintextAuth(true);
             try (MailConnection connection = fixture.connection()) {
                 MailException e = assertThrows(MailException.class,
                         () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));

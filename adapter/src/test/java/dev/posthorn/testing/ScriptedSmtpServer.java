@@ -25,6 +25,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+
 /**
  * SMTP server for tests that real servers cannot script: it replies to chosen commands with chosen
  * replies, closes idle connections, delays replies, and records every byte it receives, the envelope of
@@ -61,6 +64,9 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     private volatile boolean announceIdleClose = true;
     private volatile Duration replyDelay = Duration.ZERO;
     private volatile boolean closed;
+    private volatile SSLContext tlsContext;
+    private volatile boolean implicitTls;
+    private volatile String[] tlsProtocols;
 
     private ScriptedSmtpServer() throws IOException {
         serverSocket = new ServerSocket();
@@ -106,6 +112,28 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     public ScriptedSmtpServer closeIdleAfter(Duration limit, boolean announce) {
         this.idleLimit = limit;
         this.announceIdleClose = announce;
+        return this;
+    }
+
+    /**
+     * Offers STARTTLS in the EHLO reply and upgrades the connection with this context when the client
+     * asks. The transcript marks the upgrade with a "TLS established" line.
+     */
+    public ScriptedSmtpServer startTls(SSLContext context) {
+        this.tlsContext = context;
+        return this;
+    }
+
+    /** Speaks TLS from the first byte, as on port 465. */
+    public ScriptedSmtpServer implicitTls(SSLContext context) {
+        this.tlsContext = context;
+        this.implicitTls = true;
+        return this;
+    }
+
+    /** Restricts the TLS protocol versions the server accepts, such as {@code "TLSv1.1"}. */
+    public ScriptedSmtpServer tlsProtocols(String... protocols) {
+        this.tlsProtocols = protocols;
         return this;
     }
 
@@ -215,10 +243,10 @@ public final class ScriptedSmtpServer implements AutoCloseable {
 
     /** The dialogue on one TCP connection. */
     private final class Connection {
-        private final Socket socket;
+        private Socket socket;
         private final int number;
-        private final InputStream in;
-        private final OutputStream out;
+        private InputStream in;
+        private OutputStream out;
         private String mailFrom;
         private final List<String> recipients = new ArrayList<>();
 
@@ -230,6 +258,9 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         }
 
         void run() throws IOException {
+            if (implicitTls) {
+                upgrade();
+            }
             if (!greet) {
                 // Hold the connection open without a greeting until the client or the test closes it.
                 while (in.read() >= 0) {
@@ -284,6 +315,14 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             }
             switch (verb) {
                 case "EHLO" -> reply("250-scripted.test\r\n" + extensionLines());
+                case "STAR" -> {
+                    if (tlsContext == null || implicitTls) {
+                        reply("502 5.5.2 Command not recognized");
+                    } else {
+                        reply("220 2.0.0 Ready to start TLS");
+                        upgrade();
+                    }
+                }
                 case "HELO" -> reply("250 scripted.test");
                 case "MAIL" -> {
                     mailFrom = line;
@@ -316,7 +355,9 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         }
 
         private String extensionLines() {
-            String[] lines = extensions.split("\r\n");
+            String offered = tlsContext != null && !implicitTls && !(socket instanceof SSLSocket)
+                    ? "STARTTLS\r\n" + extensions : extensions;
+            String[] lines = offered.split("\r\n");
             StringBuilder reply = new StringBuilder();
             for (int i = 0; i < lines.length; i++) {
                 reply.append(i == lines.length - 1 ? "250 " : "250-").append(lines[i]);
@@ -367,6 +408,22 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             mailFrom = null;
             recipients.clear();
             return true;
+        }
+
+        /** Replaces the plain socket with a server-side TLS socket and completes the handshake. */
+        private void upgrade() throws IOException {
+            SSLSocket tls = (SSLSocket) tlsContext.getSocketFactory().createSocket(socket,
+                    socket.getInetAddress().getHostAddress(), socket.getPort(), true);
+            tls.setUseClientMode(false);
+            String[] protocols = tlsProtocols;
+            if (protocols != null) {
+                tls.setEnabledProtocols(protocols);
+            }
+            tls.startHandshake();
+            socket = tls;
+            in = tls.getInputStream();
+            out = tls.getOutputStream();
+            transcript.add(number + " TLS established: " + tls.getSession().getProtocol());
         }
 
         /** Reads one CRLF-terminated line without the CRLF; a bare LF also ends a line. */

@@ -162,6 +162,7 @@ public final class SmtpConnection implements AutoCloseable {
     private SendReceipt transmit(OutgoingMessage message) throws MailException, CommandStageFailure {
         RawMessage raw = new RawMessage(session, message);
         InternetAddress[] recipients = envelopeRecipients(message);
+        declareSize(message, raw);
         try {
             transport.sendMessage(raw, recipients);
             markUsed();
@@ -187,6 +188,36 @@ public final class SmtpConnection implements AutoCloseable {
                 throw new CommandStageFailure(exception);
             }
             throw exception;
+        }
+    }
+
+    /**
+     * Declares the message size in MAIL FROM when the server advertises SIZE (RFC 1870), and rejects a
+     * message over the server's limit before sending anything, since the server would reject it anyway.
+     */
+    private void declareSize(OutgoingMessage message, RawMessage raw) throws MailException {
+        if (!transport.supportsExtension("SIZE")) {
+            return;
+        }
+        long size = message.content().length;
+        long limit = parseSizeLimit(transport.getExtensionParameter("SIZE"));
+        if (limit > 0 && size > limit) {
+            throw new MailException(FailureKind.PERMANENT, settings.name() + ": " + message + " is " + size
+                    + " bytes but the server accepts at most " + limit + " bytes (SIZE); nothing was sent. "
+                    + "Send smaller attachments or a link", null);
+        }
+        raw.setMailExtension("SIZE=" + size);
+    }
+
+    private static long parseSizeLimit(String parameter) {
+        if (parameter == null || parameter.isBlank()) {
+            return 0;
+        }
+        try {
+            return Long.parseLong(parameter.trim());
+        } catch (NumberFormatException e) {
+            // A malformed limit is treated like none: the server still enforces its own.
+            return 0;
         }
     }
 

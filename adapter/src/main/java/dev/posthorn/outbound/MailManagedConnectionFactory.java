@@ -22,6 +22,7 @@ import dev.posthorn.api.SendReceipt;
 import dev.posthorn.delivery.DeliveryEngine;
 import dev.posthorn.delivery.MessagePreparer;
 import dev.posthorn.delivery.OutgoingMessage;
+import dev.posthorn.smtp.AuthenticationGate;
 import dev.posthorn.smtp.SmtpConnection;
 import dev.posthorn.smtp.SmtpSettings;
 import dev.posthorn.smtp.TransportSecurity;
@@ -69,6 +70,7 @@ public class MailManagedConnectionFactory
     static final long DEFAULT_VALIDATE_AFTER_IDLE_MILLIS = 3_000;
     static final String DEFAULT_TLS_PROTOCOLS = "TLSv1.3 TLSv1.2";
     static final String DEFAULT_TRUST_STORE_TYPE = "PKCS12";
+    static final long DEFAULT_AUTH_FAILURE_BACKOFF_MILLIS = 60_000;
 
     /** JNDI names of the container's scheduled executor, used for Angus Mail's write timeouts. */
     private static final String[] SCHEDULED_EXECUTOR_NAMES = {
@@ -166,6 +168,17 @@ public class MailManagedConnectionFactory
             + "${ALIAS=name}."})
     private String trustStorePassword;
 
+    @ConfigProperty(description = {
+        "SASL mechanisms to use for SMTP AUTH, in order of preference, separated by spaces: PLAIN, LOGIN, "
+            + "DIGEST-MD5, NTLM. Default: the best one the server advertises."})
+    private String authMechanisms;
+
+    @ConfigProperty(defaultValue = "60000", description = {
+        "Time in milliseconds after the server rejected the credentials during which further messages fail "
+            + "at once without contacting the server, so that wrong credentials do not lock the account. "
+            + "Default 60000. Range 0-86400000."})
+    private Long authFailureBackoffMillis = DEFAULT_AUTH_FAILURE_BACKOFF_MILLIS;
+
     @ConfigProperty(defaultValue = "false", description = {
         "Whether credentials may be sent over a connection that is not encrypted, with transportSecurity "
             + "PLAIN or OPPORTUNISTIC_STARTTLS. Default false: such a configuration with a username is "
@@ -181,6 +194,7 @@ public class MailManagedConnectionFactory
     private transient volatile ScheduledExecutorService writeTimeoutExecutor;
     private transient volatile boolean writeTimeoutExecutorLooked;
     private transient volatile boolean warnedNotEnlisted;
+    private transient volatile AuthenticationGate authenticationGate;
     private final transient Object unenlistedBranchKey = new Object();
 
     // ---- JCA contract ----
@@ -201,7 +215,8 @@ public class MailManagedConnectionFactory
     @Override
     public ManagedConnection createManagedConnection(Subject subject, ConnectionRequestInfo requestInfo)
             throws ResourceException {
-        return new MailManagedConnection(this, new SmtpConnection(settings(), writeTimeoutExecutor()));
+        return new MailManagedConnection(this,
+                new SmtpConnection(settings(), writeTimeoutExecutor(), authenticationGate()));
     }
 
     /** Returns a free connection of this factory, or {@code null} so that the container creates one. */
@@ -274,6 +289,20 @@ public class MailManagedConnectionFactory
             current = buildSettings();
             settings = current;
             LOG.log(Level.CONFIG, "Posthorn connection factory configured: {0}", current);
+        }
+        return current;
+    }
+
+    private AuthenticationGate authenticationGate() {
+        AuthenticationGate current = authenticationGate;
+        if (current == null) {
+            synchronized (this) {
+                current = authenticationGate;
+                if (current == null) {
+                    current = new AuthenticationGate(name(), authFailureBackoffMillis);
+                    authenticationGate = current;
+                }
+            }
         }
         return current;
     }
@@ -367,6 +396,7 @@ public class MailManagedConnectionFactory
                 .retirement(maxMessagesPerConnection, maxConnectionAgeMillis)
                 .validateAfterIdleMillis(validateAfterIdleMillis)
                 .tlsProtocols(tlsProtocols)
+                .authMechanisms(authMechanisms)
                 .tlsSocketFactory(trustStoreSocketFactory())
                 .build();
     }
@@ -555,6 +585,23 @@ public class MailManagedConnectionFactory
         this.tlsProtocols = value;
     }
 
+    public String getAuthMechanisms() {
+        return authMechanisms;
+    }
+
+    public void setAuthMechanisms(String authMechanisms) {
+        this.authMechanisms = emptyToNull(authMechanisms);
+    }
+
+    public Long getAuthFailureBackoffMillis() {
+        return authFailureBackoffMillis;
+    }
+
+    public void setAuthFailureBackoffMillis(Long authFailureBackoffMillis) {
+        this.authFailureBackoffMillis = requireRange("authFailureBackoffMillis", authFailureBackoffMillis, 0,
+                86_400_000);
+    }
+
     public String getTrustStorePath() {
         return trustStorePath;
     }
@@ -640,7 +687,9 @@ public class MailManagedConnectionFactory
                 && Objects.equals(trustStorePath, that.trustStorePath)
                 && Objects.equals(trustStoreType, that.trustStoreType)
                 && Objects.equals(trustStorePassword, that.trustStorePassword)
-                && Objects.equals(allowPlaintextAuth, that.allowPlaintextAuth);
+                && Objects.equals(allowPlaintextAuth, that.allowPlaintextAuth)
+                && Objects.equals(authMechanisms, that.authMechanisms)
+                && Objects.equals(authFailureBackoffMillis, that.authFailureBackoffMillis);
     }
 
     @Override

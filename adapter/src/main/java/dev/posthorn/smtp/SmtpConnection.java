@@ -41,6 +41,7 @@ public final class SmtpConnection implements AutoCloseable {
     private final SmtpSettings settings;
     private final Session session;
     private final LongSupplier nanoClock;
+    private final AuthenticationGate authenticationGate;
 
     private SMTPTransport transport;
     private long lastUsedNanos;
@@ -48,13 +49,19 @@ public final class SmtpConnection implements AutoCloseable {
     private int messagesOnTransport;
     private long connectsMade;
 
-    public SmtpConnection(SmtpSettings settings, ScheduledExecutorService writeTimeoutExecutor) {
-        this(settings, writeTimeoutExecutor, System::nanoTime);
+    /**
+     * @param authenticationGate the credential rejections shared with the other connections of the factory
+     */
+    public SmtpConnection(SmtpSettings settings, ScheduledExecutorService writeTimeoutExecutor,
+                          AuthenticationGate authenticationGate) {
+        this(settings, writeTimeoutExecutor, authenticationGate, System::nanoTime);
     }
 
-    SmtpConnection(SmtpSettings settings, ScheduledExecutorService writeTimeoutExecutor, LongSupplier nanoClock) {
+    SmtpConnection(SmtpSettings settings, ScheduledExecutorService writeTimeoutExecutor,
+                   AuthenticationGate authenticationGate, LongSupplier nanoClock) {
         this.settings = settings;
         this.session = Session.getInstance(settings.sessionProperties(writeTimeoutExecutor));
+        this.authenticationGate = authenticationGate;
         this.nanoClock = nanoClock;
     }
 
@@ -141,13 +148,21 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     private void openTransport() throws MailException {
+        authenticationGate.check();
         SMTPTransport opened = new SMTPTransport(session,
                 new URLName("smtp", settings.host(), settings.port(), null, settings.username(), null));
         try {
             opened.connect(settings.host(), settings.port(), settings.username(), settings.password());
         } catch (MessagingException e) {
             closeQuietly(opened);
-            throw Failures.ofConnect(settings, e);
+            MailException failure = Failures.ofConnect(settings, e);
+            if (failure.getKind() == FailureKind.AUTHENTICATION) {
+                authenticationGate.rejected(failure);
+            }
+            throw failure;
+        }
+        if (settings.username() != null) {
+            authenticationGate.accepted();
         }
         long now = nanoClock.getAsLong();
         long maxAge = TimeUnit.MILLISECONDS.toNanos(settings.maxConnectionAgeMillis());

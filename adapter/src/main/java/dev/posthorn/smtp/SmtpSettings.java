@@ -26,6 +26,7 @@ public final class SmtpSettings {
     private final long maxConnectionAgeMillis;
     private final long validateAfterIdleMillis;
     private final String tlsProtocols;
+    private final String authMechanisms;
     private final SSLSocketFactory tlsSocketFactory;
 
     private SmtpSettings(Builder builder) {
@@ -42,6 +43,7 @@ public final class SmtpSettings {
         this.maxConnectionAgeMillis = builder.maxConnectionAgeMillis;
         this.validateAfterIdleMillis = builder.validateAfterIdleMillis;
         this.tlsProtocols = builder.tlsProtocols;
+        this.authMechanisms = builder.authMechanisms;
         this.tlsSocketFactory = new NoDelaySslSocketFactory(builder.tlsSocketFactory != null
                 ? builder.tlsSocketFactory : (SSLSocketFactory) SSLSocketFactory.getDefault());
         this.name = builder.name != null ? builder.name
@@ -80,6 +82,9 @@ public final class SmtpSettings {
             props.put("mail.smtp.localhost", ehloName);
         }
         props.put("mail.smtp.auth", Boolean.toString(username != null));
+        if (authMechanisms != null) {
+            props.put("mail.smtp.auth.mechanisms", authMechanisms);
+        }
         props.put("mail.smtp.socketFactory", NoDelaySocketFactory.INSTANCE);
         props.put("mail.smtp.socketFactory.fallback", "false");
 
@@ -176,6 +181,7 @@ public final class SmtpSettings {
         private long maxConnectionAgeMillis;
         private long validateAfterIdleMillis;
         private String tlsProtocols = "TLSv1.3 TLSv1.2";
+        private String authMechanisms;
         private SSLSocketFactory tlsSocketFactory;
 
         private Builder() {
@@ -234,6 +240,12 @@ public final class SmtpSettings {
         /** Sets the TLS protocol versions to enable, separated by spaces or commas. */
         public Builder tlsProtocols(String tlsProtocols) {
             this.tlsProtocols = tlsProtocols.replace(',', ' ').trim();
+            return this;
+        }
+
+        /** Pins the SASL mechanisms to try, such as {@code "PLAIN LOGIN"}; {@code null} uses what the server offers. */
+        public Builder authMechanisms(String authMechanisms) {
+            this.authMechanisms = authMechanisms;
             return this;
         }
 

@@ -277,6 +277,49 @@ class SmtpFaultTest {
         }
     }
 
+    @Test
+    void rejectedCredentialsReachServerOncePerBackoff() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH PLAIN LOGIN")
+                .replyTo("AUTH", "535 5.7.8 Authentication credentials invalid");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app");
+            fixture.managedFactory.setPassword("wrong");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+            fixture.managedFactory.setAuthFailureBackoffMillis(300L);
+
+            MailException first = assertThrows(MailException.class, () -> send(fixture, "a@example.org"));
+            MailException second = assertThrows(MailException.class, () -> send(fixture, "b@example.org"));
+            int connectionsDuringBackoff = server.connectionCount();
+            Thread.sleep(400);
+            MailException third = assertThrows(MailException.class, () -> send(fixture, "c@example.org"));
+
+            assertEquals(FailureKind.AUTHENTICATION, first.getKind());
+            assertEquals(FailureKind.AUTHENTICATION, second.getKind());
+            assertEquals(FailureKind.AUTHENTICATION, third.getKind());
+            assertTrue(second.getMessage().contains("authFailureBackoffMillis"), second.getMessage());
+            assertEquals(1, connectionsDuringBackoff);
+            assertEquals(2, server.connectionCount());
+        }
+    }
+
+    @Test
+    void pinnedMechanismIsUsed() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH PLAIN LOGIN")
+                .replyTo("AUTH LOGIN", "334 VXNlcm5hbWU6").replyTo("YXBw", "334 UGFzc3dvcmQ6")
+                .replyTo("c2VjcmV0", "235 2.7.0 Authentication successful");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app");
+            fixture.managedFactory.setPassword("secret");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+            fixture.managedFactory.setAuthMechanisms("LOGIN");
+
+            send(fixture, "a@example.org");
+
+            assertEquals(1, server.messages().size());
+            assertTrue(server.transcript().stream().anyMatch(l -> l.endsWith("C: AUTH LOGIN")), server.transcript().toString());
+        }
+    }
+
     private static SendReceipt send(AdapterFixture fixture, String to) throws Exception {
         try (MailConnection connection = fixture.connection()) {
             return connection.send(AdapterFixture.message(to, "Hello " + to, "Body"));

@@ -132,6 +132,9 @@ final class Failures {
     static MailException ofSend(SmtpSettings settings, OutgoingMessage message, RawMessage raw, Exception e,
                                 List<RecipientStatus> recipients) {
         String prefix = settings.name() + ": sending " + message + " failed";
+        if (find(e, SocketTimeoutException.class) != null || chainText(e).contains("Write timed out")) {
+            return timeout(settings, raw, e, prefix, recipients);
+        }
         if (isConnectionLoss(e)) {
             if (raw.dataWritten()) {
                 return new MailException(FailureKind.UNCERTAIN, prefix + ": the connection was lost after the "
@@ -155,6 +158,25 @@ final class Failures {
                     null, recipients, e);
         }
         return new MailException(FailureKind.TRANSIENT, prefix + ": " + describe(e), null, recipients, e);
+    }
+
+    /** Names the stage that timed out and the limit that applied. */
+    private static MailException timeout(SmtpSettings settings, RawMessage raw, Exception e, String prefix,
+                                         List<RecipientStatus> recipients) {
+        String where = " (" + settings.host() + ":" + settings.port() + ")";
+        if (chainText(e).contains("Write timed out")) {
+            return new MailException(FailureKind.TRANSIENT, prefix + ": writing to the server" + where
+                    + " timed out after " + settings.writeTimeoutMillis() + " ms (writeTimeoutMillis); the server "
+                    + "stopped reading", null, recipients, e);
+        }
+        if (raw.dataWritten()) {
+            return new MailException(FailureKind.UNCERTAIN, prefix + ": no reply to the end of the message data"
+                    + where + " within " + settings.readTimeoutMillis() + " ms (readTimeoutMillis), so the server "
+                    + "may have accepted it", null, recipients, e);
+        }
+        String stage = raw.dataStarted() ? "the message data" : "MAIL FROM, RCPT TO or DATA";
+        return new MailException(FailureKind.TRANSIENT, prefix + ": no reply to " + stage + where + " within "
+                + settings.readTimeoutMillis() + " ms (readTimeoutMillis)", null, recipients, e);
     }
 
     /** Returns whether the failure means the TCP connection is gone: an I/O error, EOF or a 421 reply. */

@@ -320,6 +320,56 @@ class SmtpFaultTest {
         }
     }
 
+    @Test
+    void silentAfterRecipientTimesOut() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().hangOn("RCPT");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            long start = System.nanoTime();
+
+            MailException e = assertThrows(MailException.class, () -> send(fixture, "a@example.org"));
+
+            long elapsedMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+            assertEquals(FailureKind.TRANSIENT, e.getKind());
+            assertTrue(e.getMessage().contains("within 2000 ms (readTimeoutMillis)"), e.getMessage());
+            assertTrue(e.getMessage().contains("127.0.0.1:" + server.port()), e.getMessage());
+            assertTrue(elapsedMillis < 5_000, "took " + elapsedMillis + " ms");
+            assertTrue(fixture.pool.events().contains("error"), "the connection is destroyed");
+        }
+    }
+
+    @Test
+    void stalledDataWriteTimesOut() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().stopReadingAtData();
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MimeMessage large = AdapterFixture.message("a@example.org", "Large", "x".repeat(20 * 1024 * 1024));
+            long start = System.nanoTime();
+
+            MailException e = assertThrows(MailException.class, () -> connection.send(large));
+
+            long elapsedMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+            assertEquals(FailureKind.TRANSIENT, e.getKind());
+            assertTrue(e.getMessage().contains("writeTimeoutMillis"), e.getMessage());
+            assertTrue(elapsedMillis < 10_000, "took " + elapsedMillis + " ms");
+        }
+    }
+
+    @Test
+    void unansweredQuitDoesNotBlock() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().hangOn("QUIT");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setMaxMessagesPerConnection(1);
+            send(fixture, "a@example.org");
+            long start = System.nanoTime();
+
+            send(fixture, "b@example.org");
+
+            long elapsedMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+            assertEquals(2, server.messages().size());
+            assertTrue(elapsedMillis < 1_000, "retiring the first connection took " + elapsedMillis + " ms");
+        }
+    }
+
     private static SendReceipt send(AdapterFixture fixture, String to) throws Exception {
         try (MailConnection connection = fixture.connection()) {
             return connection.send(AdapterFixture.message(to, "Hello " + to, "Body"));

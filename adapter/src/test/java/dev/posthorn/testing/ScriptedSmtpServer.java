@@ -67,6 +67,8 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     private volatile SSLContext tlsContext;
     private volatile boolean implicitTls;
     private volatile String[] tlsProtocols;
+    private final Set<String> hangPrefixes = ConcurrentHashMap.newKeySet();
+    private volatile boolean stopReadingData;
 
     private ScriptedSmtpServer() throws IOException {
         serverSocket = new ServerSocket();
@@ -134,6 +136,18 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     /** Restricts the TLS protocol versions the server accepts, such as {@code "TLSv1.1"}. */
     public ScriptedSmtpServer tlsProtocols(String... protocols) {
         this.tlsProtocols = protocols;
+        return this;
+    }
+
+    /** Never replies to a command starting with this prefix, and stops reading that connection. */
+    public ScriptedSmtpServer hangOn(String commandPrefix) {
+        hangPrefixes.add(commandPrefix.toUpperCase(Locale.ROOT));
+        return this;
+    }
+
+    /** Replies 354 to DATA and then stops reading, so that the client's writes stall. */
+    public ScriptedSmtpServer stopReadingAtData() {
+        this.stopReadingData = true;
         return this;
     }
 
@@ -302,6 +316,13 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         }
 
         private boolean handle(String line) throws IOException {
+            for (String prefix : hangPrefixes) {
+                if (line.toUpperCase(Locale.ROOT).startsWith(prefix)) {
+                    transcript.add(number + " hanging without a reply");
+                    holdUntilClosed();
+                    return false;
+                }
+            }
             String verb = line.length() >= 4 ? line.substring(0, 4).toUpperCase(Locale.ROOT) : line.toUpperCase(Locale.ROOT);
             String scripted = scriptedReply(line);
             if (scripted != null && !verb.equals("DATA")) {
@@ -375,6 +396,11 @@ public final class ScriptedSmtpServer implements AutoCloseable {
                 return !scriptedData.startsWith("421");
             }
             reply("354 End data with <CR><LF>.<CR><LF>");
+            if (stopReadingData) {
+                transcript.add(number + " not reading the message data");
+                holdUntilClosed();
+                return false;
+            }
             socket.setSoTimeout(0);
             ByteArrayOutputStream wire = new ByteArrayOutputStream();
             ByteArrayOutputStream content = new ByteArrayOutputStream();
@@ -408,6 +434,18 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             mailFrom = null;
             recipients.clear();
             return true;
+        }
+
+        /** Keeps the connection open without reading until the server is closed. */
+        private void holdUntilClosed() {
+            while (!closed && !socket.isClosed()) {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
 
         /** Replaces the plain socket with a server-side TLS socket and completes the handshake. */

@@ -178,6 +178,7 @@ public final class SmtpConnection implements AutoCloseable {
         RawMessage raw = new RawMessage(session, message);
         InternetAddress[] recipients = envelopeRecipients(message);
         declareSize(message, raw);
+        declareEightBit(message, raw);
         try {
             transport.sendMessage(raw, recipients);
             markUsed();
@@ -222,6 +223,32 @@ public final class SmtpConnection implements AutoCloseable {
                     + "Send smaller attachments or a link", null);
         }
         raw.setMailExtension("SIZE=" + size);
+    }
+
+    /**
+     * Marks 8-bit content with BODY=8BITMIME (RFC 6152), and rejects it before MAIL FROM when the server
+     * does not offer 8BITMIME, because a 7-bit server may corrupt it.
+     */
+    private void declareEightBit(OutgoingMessage message, RawMessage raw) throws MailException {
+        if (!containsEightBitData(message.content())) {
+            return;
+        }
+        if (!transport.supportsExtension("8BITMIME")) {
+            throw new MailException(FailureKind.PERMANENT, settings.name() + ": " + message + " contains 8-bit "
+                    + "data but the server does not offer 8BITMIME; nothing was sent. Encode text parts as "
+                    + "quoted-printable or base64, for example with MimeBodyPart.setText(text, \"UTF-8\")", null);
+        }
+        String extension = raw.getMailExtension();
+        raw.setMailExtension(extension == null ? "BODY=8BITMIME" : extension + " BODY=8BITMIME");
+    }
+
+    private static boolean containsEightBitData(byte[] content) {
+        for (byte b : content) {
+            if (b < 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static long parseSizeLimit(String parameter) {

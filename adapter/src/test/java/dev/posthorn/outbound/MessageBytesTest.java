@@ -113,6 +113,37 @@ class MessageBytesTest {
     }
 
     @Test
+    void eightBitBodyDeclaredWhenOffered() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("8BITMIME");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            connection.send(eightBitMessage());
+
+            assertTrue(server.messages().get(0).mailFrom().endsWith(" BODY=8BITMIME"), server.messages().get(0).mailFrom());
+            assertTrue(server.messages().get(0).contentAsString().contains("Gr\u00fc\u00dfe"));
+        }
+    }
+
+    @Test
+    void eightBitBodyRejectedWithoutExtension() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("PIPELINING");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MailException e = assertThrows(MailException.class, () -> connection.send(eightBitMessage()));
+
+            assertEquals(FailureKind.PERMANENT, e.getKind());
+            assertTrue(e.getMessage().contains("8BITMIME"), e.getMessage());
+            assertFalse(server.transcript().stream().anyMatch(l -> l.contains("C: MAIL")));
+        }
+    }
+
+    private static MimeMessage eightBitMessage() throws Exception {
+        MimeMessage message = AdapterFixture.message("a@example.org", "Umlauts", "Gr\u00fc\u00dfe");
+        message.setHeader("Content-Transfer-Encoding", "8bit");
+        return message;
+    }
+
+    @Test
     void bodyBytesSurviveUnchanged() throws Exception {
         byte[] attachment = new byte[70_000];
         new java.util.Random(42).nextBytes(attachment);

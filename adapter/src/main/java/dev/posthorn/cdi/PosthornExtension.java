@@ -8,6 +8,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import javax.naming.InitialContext;
+import javax.naming.NameNotFoundException;
 import javax.naming.NamingException;
 
 import dev.posthorn.api.MailConnectionFactory;
@@ -90,6 +91,14 @@ public class PosthornExtension implements Extension {
         return factories.computeIfAbsent(jndiName, PosthornExtension::lookup);
     }
 
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.getClass().getName() : root.getMessage();
+    }
+
     /** Looks the name up as given, or under java:app/ first and then globally when it has no scheme. */
     static MailConnectionFactory lookup(String jndiName) {
         String[] candidates = jndiName.startsWith("java:") ? new String[] {jndiName}
@@ -103,8 +112,12 @@ public class PosthornExtension implements Extension {
                 }
                 throw new CreationException("JNDI name '" + candidate + "' contains " + found.getClass().getName()
                         + ", not a Posthorn MailConnectionFactory: check the resource's connection definition");
-            } catch (NamingException e) {
+            } catch (NameNotFoundException e) {
                 last = e;
+            } catch (NamingException e) {
+                // The resource exists but its factory could not be created, usually because of its configuration.
+                throw new CreationException("The Posthorn MailConnectionFactory at '" + candidate
+                        + "' could not be created: " + rootMessage(e), e);
             }
         }
         throw new CreationException("No Posthorn MailConnectionFactory found at '" + String.join("' or '", candidates)

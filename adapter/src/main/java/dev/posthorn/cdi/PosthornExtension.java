@@ -91,6 +91,16 @@ public class PosthornExtension implements Extension {
         return factories.computeIfAbsent(jndiName, PosthornExtension::lookup);
     }
 
+    /** Returns whether the lookup failed only because the name is not bound; servers wrap that cause. */
+    private static boolean isNotFound(NamingException e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof NameNotFoundException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static String rootMessage(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
@@ -112,9 +122,11 @@ public class PosthornExtension implements Extension {
                 }
                 throw new CreationException("JNDI name '" + candidate + "' contains " + found.getClass().getName()
                         + ", not a Posthorn MailConnectionFactory: check the resource's connection definition");
-            } catch (NameNotFoundException e) {
-                last = e;
             } catch (NamingException e) {
+                if (isNotFound(e)) {
+                    last = e;
+                    continue;
+                }
                 // The resource exists but its factory could not be created, usually because of its configuration.
                 throw new CreationException("The Posthorn MailConnectionFactory at '" + candidate
                         + "' could not be created: " + rootMessage(e), e);

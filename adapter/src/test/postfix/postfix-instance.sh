@@ -15,9 +15,9 @@
 #   DIR/log/maillog written by the postlogd service
 #   DIR/mail/example.org/   Maildir that receives all mail for example.org
 #
-# The instance listens on 127.0.0.1:PORT only, requires STARTTLS with TLS 1.2 or later before MAIL FROM,
-# accepts only recipients in example.org and delivers nothing to any other host: every other
-# destination uses the "error" transport, so Postfix never looks up MX records or opens outbound
+# The instance listens on 127.0.0.1:PORT only and requires STARTTLS with TLS 1.2 or later before
+# MAIL FROM. It accepts only recipients in example.org and delivers nothing to any other host. Every
+# other destination uses the "error" transport, so Postfix never looks up MX records or opens outbound
 # connections. The system's default instance (/etc/postfix) is not configured or started.
 #
 # Needs root, because the Postfix master binds the port and runs its daemons as the "postfix" user.
@@ -97,6 +97,8 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 smtpd_peername_lookup = no
 biff = no
+alias_maps =
+alias_database =
 
 # No relaying: only recipients in example.org are accepted, and nothing leaves this machine.
 mynetworks = 127.0.0.1/32
@@ -170,9 +172,10 @@ start_instance() {
 
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd -P)
-    if [ -f "$dir/etc/main.cf" ]; then
-        postfix -c "$dir/etc" status >/dev/null 2>&1 &&
-            fail "an instance already runs from $dir/etc; stop it with: $0 stop $dir"
+    # An earlier run that was killed can leave its instance running from this directory.
+    if [ -f "$dir/etc/main.cf" ] && postfix -c "$dir/etc" status >/dev/null 2>&1; then
+        echo "postfix-instance.sh: stopping the instance left running from $dir/etc" >&2
+        postfix -c "$dir/etc" stop >&2 || fail "failed to stop the instance left running from $dir/etc"
     fi
     rm -rf "$dir/etc" "$dir/tls" "$dir/queue" "$dir/data" "$dir/log" "$dir/mail"
     mkdir -p "$dir/etc" "$dir/queue" "$dir/data" "$dir/log" "$dir/mail"
@@ -185,7 +188,7 @@ start_instance() {
     write_main_cf "$dir" "$port"
     write_master_cf "$dir" "$port"
 
-    postfix -c "$dir/etc" check >&2 || fail "postfix check failed for $dir/etc"
+    postfix -c "$dir/etc" check >&2 || fail "postfix check failed for $dir/etc; see the messages above"
     postfix -c "$dir/etc" start >&2 || fail "postfix -c $dir/etc start failed; see $dir/log/maillog"
     wait_for_port "$port" || fail "Postfix did not listen on 127.0.0.1:$port within 10 s; see $dir/log/maillog"
 }

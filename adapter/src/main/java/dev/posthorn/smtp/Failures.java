@@ -147,8 +147,11 @@ final class Failures {
         if (e instanceof SMTPSendFailedException sendFailed) {
             SmtpReply reply = Replies.parse(sendFailed.getReturnCode(), sendFailed.getMessage());
             String stage = stageOf(sendFailed.getCommand());
-            return new MailException(kindOf(reply), prefix + ": the server replied to " + stage + " with '"
-                    + reply + "'", reply, recipients, e);
+            FailureKind kind = kindOf(reply);
+            String advice = kind == FailureKind.CONFIGURATION
+                    ? ". The server requires TLS: use transportSecurity=STARTTLS or IMPLICIT_TLS" : "";
+            return new MailException(kind, prefix + ": the server replied to " + stage + " with '"
+                    + reply + "'" + advice, reply, recipients, e);
         }
         if (e instanceof SendFailedException && !recipients.isEmpty()) {
             boolean anyTransient = recipients.stream().anyMatch(RecipientStatus::isTransientFailure);

@@ -1,6 +1,8 @@
 package dev.posthorn.delivery;
 
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -11,9 +13,14 @@ import jakarta.resource.spi.work.WorkException;
 import jakarta.resource.spi.work.WorkManager;
 
 /**
- * Delivers messages released by committed transactions on the container's JCA work manager threads,
- * one unit of work per message, so that SMTP I/O never runs on the caller's thread or inside its
- * transaction.
+ * Delivers messages released by committed transactions on container threads, one task per message, so
+ * that SMTP I/O never runs on the caller's thread or inside its transaction.
+ *
+ * <p>Tasks run in the sending application's context when the caller supplies an executor for it (a
+ * managed executor), and otherwise on the JCA work manager. The application's context matters because
+ * the container's pool hands a free connection only to a request from the same kind of component: a
+ * request without component context would make a full pool replace a free connection instead of
+ * reusing it.
  */
 public final class DeliveryEngine {
 
@@ -35,15 +42,24 @@ public final class DeliveryEngine {
         this.sender = sender;
     }
 
-    /** Schedules delivery of each message; returns without waiting for any of them. */
-    public void submit(List<OutgoingMessage> messages) {
+    /**
+     * Schedules delivery of each message; returns without waiting for any of them.
+     *
+     * @param applicationExecutor runs tasks in the sending application's context, or {@code null} to use
+     *        the work manager
+     */
+    public void submit(List<OutgoingMessage> messages, Executor applicationExecutor) {
         for (OutgoingMessage message : messages) {
             try {
-                workManager.scheduleWork(new DeliveryWork(message));
-            } catch (WorkException e) {
+                if (applicationExecutor != null) {
+                    applicationExecutor.execute(new DeliveryWork(message));
+                } else {
+                    workManager.scheduleWork(new DeliveryWork(message));
+                }
+            } catch (WorkException | RejectedExecutionException e) {
                 // NOTE: the message exists only in memory until a durable spool stores it, so a rejected
                 // work item loses it. The log line names it so that an operator can resend.
-                LOG.log(Level.SEVERE, "{0}: the work manager rejected delivery of {1}: {2}",
+                LOG.log(Level.SEVERE, "{0}: the container rejected the delivery task for {1}: {2}",
                         new Object[] {name, message, e.getMessage()});
                 LOG.log(Level.FINE, name + ": work rejected", e);
             }

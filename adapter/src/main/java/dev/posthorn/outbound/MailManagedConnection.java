@@ -3,6 +3,7 @@ package dev.posthorn.outbound;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
@@ -177,8 +178,11 @@ public final class MailManagedConnection implements ManagedConnection {
         }
     }
 
+    /** Creates a branch; called on the application's thread, whose context delivery will run in. */
     TransactionBranch newBranch(boolean xaEnlisted) {
-        return new TransactionBranch(name(), xaEnlisted, factory.deliveryEngine()::submit);
+        Executor applicationExecutor = factory.applicationContextExecutor();
+        return new TransactionBranch(name(), xaEnlisted,
+                released -> factory.deliveryEngine().submit(released, applicationExecutor));
     }
 
     void handleClosed(MailConnectionHandle handle) {

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -27,6 +28,8 @@ import dev.posthorn.smtp.SmtpConnection;
 import dev.posthorn.smtp.SmtpSettings;
 import dev.posthorn.smtp.TransportSecurity;
 import dev.posthorn.smtp.TrustStores;
+import jakarta.enterprise.concurrent.ContextService;
+import jakarta.enterprise.concurrent.ManagedExecutorService;
 import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.resource.NotSupportedException;
@@ -71,6 +74,9 @@ public class MailManagedConnectionFactory
     static final String DEFAULT_TLS_PROTOCOLS = "TLSv1.3 TLSv1.2";
     static final String DEFAULT_TRUST_STORE_TYPE = "PKCS12";
     static final long DEFAULT_AUTH_FAILURE_BACKOFF_MILLIS = 60_000;
+
+    private static final String MANAGED_EXECUTOR_NAME = "java:comp/DefaultManagedExecutorService";
+    private static final String CONTEXT_SERVICE_NAME = "java:comp/DefaultContextService";
 
     /** JNDI names of the container's scheduled executor, used for Angus Mail's write timeouts. */
     private static final String[] SCHEDULED_EXECUTOR_NAMES = {
@@ -195,6 +201,9 @@ public class MailManagedConnectionFactory
     private transient volatile boolean writeTimeoutExecutorLooked;
     private transient volatile boolean warnedNotEnlisted;
     private transient volatile AuthenticationGate authenticationGate;
+    private transient volatile ManagedExecutorService managedExecutor;
+    private transient volatile ContextService contextService;
+    private transient volatile boolean applicationExecutorLooked;
     private final transient Object unenlistedBranchKey = new Object();
 
     // ---- JCA contract ----
@@ -332,6 +341,42 @@ public class MailManagedConnectionFactory
             }
         }
         return current;
+    }
+
+    /**
+     * Returns an executor that runs tasks on the container's managed executor in the context of the calling
+     * application component, captured now, or {@code null} when the container offers no such services.
+     * Call it on the application's thread.
+     */
+    Executor applicationContextExecutor() {
+        if (!applicationExecutorLooked) {
+            managedExecutor = lookup(MANAGED_EXECUTOR_NAME, ManagedExecutorService.class);
+            contextService = lookup(CONTEXT_SERVICE_NAME, ContextService.class);
+            applicationExecutorLooked = true;
+        }
+        ManagedExecutorService executor = managedExecutor;
+        ContextService context = contextService;
+        if (executor == null || context == null) {
+            return null;
+        }
+        try {
+            Executor inCallerContext = context.currentContextExecutor();
+            return task -> executor.execute(() -> inCallerContext.execute(task));
+        } catch (IllegalStateException e) {
+            LOG.log(Level.FINE, "{0}: no application context to capture ({1}); delivering on the work manager",
+                    new Object[] {name(), e.getMessage()});
+            return null;
+        }
+    }
+
+    private <T> T lookup(String jndiName, Class<T> type) {
+        try {
+            Object found = new InitialContext().lookup(jndiName);
+            return type.isInstance(found) ? type.cast(found) : null;
+        } catch (NamingException e) {
+            LOG.log(Level.FINE, "{0}: {1} not found: {2}", new Object[] {name(), jndiName, e.getMessage()});
+            return null;
+        }
     }
 
     TransactionSynchronizationRegistry transactionRegistry() {

@@ -9,7 +9,8 @@ import jakarta.mail.internet.MimeMessage;
  * <ul>
  *   <li>Inside a transaction the message is checked and rendered at once and queued with the
  *   transaction. It leaves only if the transaction commits, after the whole transaction has completed,
- *   on a thread of the container's JCA work manager, so SMTP never slows the commit. A rollback
+ *   on a thread of the container's default managed executor (or its JCA work manager), so SMTP never
+ *   slows the commit. A rollback
  *   discards it. The receipt's outcome is {@link SendReceipt.Outcome#QUEUED}.</li>
  *   <li>Outside a transaction the message is delivered before {@code send} returns, over the pooled
  *   connection, and the receipt carries each recipient's SMTP reply.</li>

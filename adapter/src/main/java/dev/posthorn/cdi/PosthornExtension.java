@@ -11,14 +11,20 @@ import javax.naming.InitialContext;
 import javax.naming.NameNotFoundException;
 import javax.naming.NamingException;
 
+import dev.posthorn.api.AccessTokenProvider;
 import dev.posthorn.api.MailConnectionFactory;
 import dev.posthorn.api.MailFactory;
+import dev.posthorn.smtp.AccessTokens;
 import jakarta.enterprise.context.Dependent;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Any;
 import jakarta.enterprise.inject.CreationException;
 import jakarta.enterprise.inject.Default;
 import jakarta.enterprise.inject.spi.AfterBeanDiscovery;
+import jakarta.enterprise.inject.spi.AfterDeploymentValidation;
+import jakarta.enterprise.inject.spi.Bean;
+import jakarta.enterprise.inject.spi.BeanManager;
+import jakarta.enterprise.inject.spi.BeforeShutdown;
 import jakarta.enterprise.inject.spi.Extension;
 import jakarta.enterprise.inject.spi.InjectionPoint;
 import jakarta.enterprise.inject.spi.ProcessBean;
@@ -31,7 +37,8 @@ import jakarta.enterprise.inject.spi.ProcessInjectionPoint;
  *
  * <p>A resource adapter's own beans are not visible to separately deployed applications, so the
  * application registers this extension by bundling the {@code posthorn-adapter} jar with classifier
- * {@code cdi}. A bean the application defines itself for the same qualifier takes precedence.
+ * {@code cdi}. A bean the application defines itself for the same qualifier takes precedence. In the
+ * other direction the extension hands the application's {@code AccessTokenProvider} beans to the adapter.
  */
 public class PosthornExtension implements Extension {
 
@@ -40,6 +47,7 @@ public class PosthornExtension implements Extension {
     private final Set<String> requestedNames = ConcurrentHashMap.newKeySet();
     private final Set<String> namesDefinedByApplication = ConcurrentHashMap.newKeySet();
     private final Map<String, MailConnectionFactory> factories = new ConcurrentHashMap<>();
+    private final Map<String, AccessTokenProvider> tokenProviders = new ConcurrentHashMap<>();
     private volatile boolean defaultDefinedByApplication;
 
     void collectInjectionPoints(@Observes ProcessInjectionPoint<?, ?> event) {
@@ -64,6 +72,23 @@ public class PosthornExtension implements Extension {
                 defaultDefinedByApplication = true;
             }
         }
+    }
+
+    /** Registers the application's access token providers, which the adapter cannot see otherwise. */
+    void registerTokenProviders(@Observes AfterDeploymentValidation event, BeanManager beans) {
+        for (Bean<?> bean : beans.getBeans(AccessTokenProvider.class)) {
+            AccessTokenProvider provider = (AccessTokenProvider) beans.getReference(bean, AccessTokenProvider.class,
+                    beans.createCreationalContext(bean));
+            String className = bean.getBeanClass().getName();
+            AccessTokens.register(className, provider);
+            tokenProviders.put(className, provider);
+            LOG.log(Level.FINE, "Posthorn: access token provider {0} registered", className);
+        }
+    }
+
+    void unregisterTokenProviders(@Observes BeforeShutdown event) {
+        tokenProviders.forEach(AccessTokens::unregister);
+        tokenProviders.clear();
     }
 
     void addFactoryBeans(@Observes AfterBeanDiscovery event) {

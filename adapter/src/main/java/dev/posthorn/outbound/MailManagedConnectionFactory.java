@@ -179,6 +179,13 @@ public class MailManagedConnectionFactory
             + "DIGEST-MD5, NTLM. Default: the best one the server advertises."})
     private String authMechanisms;
 
+    @ConfigProperty(description = {
+        "Class name of a dev.posthorn.api.AccessTokenProvider whose OAuth 2.0 access tokens authenticate "
+            + "with AUTH XOAUTH2 instead of a password (Microsoft 365, Gmail). A token is requested at every "
+            + "new connection. Requires username. The provider is a CDI bean of an application that bundles "
+            + "the Posthorn cdi jar, or a java.util.ServiceLoader implementation."})
+    private String accessTokenProvider;
+
     @ConfigProperty(defaultValue = "60000", description = {
         "Time in milliseconds after the server rejected the credentials during which further messages fail "
             + "at once without contacting the server, so that wrong credentials do not lock the account. "
@@ -416,9 +423,13 @@ public class MailManagedConnectionFactory
     }
 
     private SmtpSettings buildSettings() throws InvalidPropertyException {
-        if (username != null && password == null) {
+        if (username != null && password == null && accessTokenProvider == null) {
             throw invalid("password", null, "username '" + username + "' is set but password is not: set both "
-                    + "or neither");
+                    + "or neither, or set accessTokenProvider for XOAUTH2");
+        }
+        if (accessTokenProvider != null && username == null) {
+            throw invalid("accessTokenProvider", accessTokenProvider, "XOAUTH2 needs the mailbox's user name: "
+                    + "set username too");
         }
         if (maxConnectionAgeMillis < 1_000) {
             throw invalid("maxConnectionAgeMillis", maxConnectionAgeMillis, "use at least 1000");
@@ -442,6 +453,7 @@ public class MailManagedConnectionFactory
                 .validateAfterIdleMillis(validateAfterIdleMillis)
                 .tlsProtocols(tlsProtocols)
                 .authMechanisms(authMechanisms)
+                .accessTokenProvider(accessTokenProvider)
                 .tlsSocketFactory(trustStoreSocketFactory())
                 .build();
     }
@@ -638,6 +650,14 @@ public class MailManagedConnectionFactory
         this.authMechanisms = emptyToNull(authMechanisms);
     }
 
+    public String getAccessTokenProvider() {
+        return accessTokenProvider;
+    }
+
+    public void setAccessTokenProvider(String accessTokenProvider) {
+        this.accessTokenProvider = emptyToNull(accessTokenProvider);
+    }
+
     public Long getAuthFailureBackoffMillis() {
         return authFailureBackoffMillis;
     }
@@ -734,6 +754,7 @@ public class MailManagedConnectionFactory
                 && Objects.equals(trustStorePassword, that.trustStorePassword)
                 && Objects.equals(allowPlaintextAuth, that.allowPlaintextAuth)
                 && Objects.equals(authMechanisms, that.authMechanisms)
+                && Objects.equals(accessTokenProvider, that.accessTokenProvider)
                 && Objects.equals(authFailureBackoffMillis, that.authFailureBackoffMillis);
     }
 

@@ -151,8 +151,10 @@ public final class SmtpConnection implements AutoCloseable {
         authenticationGate.check();
         SMTPTransport opened = new SMTPTransport(session,
                 new URLName("smtp", settings.host(), settings.port(), null, settings.username(), null));
+        String secret = settings.accessTokenProvider() == null ? settings.password()
+                : AccessTokens.token(settings.name(), settings.accessTokenProvider(), settings.username());
         try {
-            opened.connect(settings.host(), settings.port(), settings.username(), settings.password());
+            opened.connect(settings.host(), settings.port(), settings.username(), secret);
         } catch (MessagingException e) {
             closeQuietly(opened);
             MailException failure = Failures.ofConnect(settings, e);

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.io.StringWriter;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -18,9 +21,12 @@ import java.util.logging.SimpleFormatter;
 import com.icegreen.greenmail.configuration.GreenMailConfiguration;
 import com.icegreen.greenmail.junit5.GreenMailExtension;
 import com.icegreen.greenmail.util.ServerSetup;
+import dev.posthorn.api.AccessTokenProvider;
 import dev.posthorn.api.FailureKind;
 import dev.posthorn.api.MailConnection;
 import dev.posthorn.api.MailException;
+import dev.posthorn.smtp.AccessTokens;
+import dev.posthorn.testing.ScriptedSmtpServer;
 import jakarta.resource.spi.InvalidPropertyException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -114,6 +120,59 @@ class SecretsAndConfigurationTest {
             }
             assertNoSecret(String.join("\n", logLines));
         }
+    }
+
+    @Test
+    void accessTokenRequestedPerConnection() throws Exception {
+        AtomicInteger issued = new AtomicInteger();
+        AccessTokenProvider provider = username -> "ya29.s3cr3t-token-" + issued.incrementAndGet() + "-for-" + username;
+        AccessTokens.register("test.RotatingTokens", provider);
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH PLAIN LOGIN XOAUTH2")
+                .replyTo("AUTH XOAUTH2", "235 2.7.0 Accepted");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app@example.com");
+            fixture.managedFactory.setAccessTokenProvider("test.RotatingTokens");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+            fixture.managedFactory.setMaxMessagesPerConnection(1);
+            for (String to : List.of("a@example.org", "b@example.org")) {
+                try (MailConnection connection = fixture.connection()) {
+                    connection.send(AdapterFixture.message(to, "Token", "Body"));
+                }
+            }
+
+            assertEquals(2, server.messages().size());
+            assertEquals(2, issued.get(), "one token per physical connection");
+            assertTrue(server.transcriptOf(1).contains("C: AUTH XOAUTH2 " + xoauth2("app@example.com",
+                    "ya29.s3cr3t-token-1-for-app@example.com")), server.transcriptOf(1).toString());
+            assertTrue(server.transcriptOf(2).contains("C: AUTH XOAUTH2 " + xoauth2("app@example.com",
+                    "ya29.s3cr3t-token-2-for-app@example.com")), server.transcriptOf(2).toString());
+            assertFalse(String.join("\n", logLines).contains("s3cr3t-token"), "a token appears in the log");
+        } finally {
+            AccessTokens.unregister("test.RotatingTokens", provider);
+        }
+    }
+
+    @Test
+    void missingTokenProviderIsConfigurationError() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start();
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app@example.com");
+            fixture.managedFactory.setAccessTokenProvider("com.example.NoSuchProvider");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+            try (MailConnection connection = fixture.connection()) {
+                MailException e = assertThrows(MailException.class,
+                        () -> connection.send(AdapterFixture.message("a@example.org", "s", "b")));
+
+                assertEquals(FailureKind.CONFIGURATION, e.getKind());
+                assertTrue(e.getMessage().contains("'com.example.NoSuchProvider' not found"), e.getMessage());
+                assertEquals(0, server.connectionCount());
+            }
+        }
+    }
+
+    private static String xoauth2(String user, String token) {
+        String response = "user=" + user + "\u0001auth=Bearer " + token + "\u0001\u0001";
+        return Base64.getEncoder().encodeToString(response.getBytes(StandardCharsets.UTF_8));
     }
 
     @Test

@@ -11,7 +11,8 @@ package dev.posthorn.api;
  * Posthorn finds it as a CDI bean of the application (the {@code cdi} jar registers every bean of this
  * type) or through {@link java.util.ServiceLoader} in a file
  * {@code META-INF/services/dev.posthorn.api.AccessTokenProvider} that the application or a library
- * carries.
+ * carries. A ServiceLoader implementation is instantiated again for each connection, so it keeps any
+ * token cache in a static field.
  */
 public interface AccessTokenProvider {
 

@@ -47,6 +47,7 @@ public class PosthornExtension implements Extension {
     private final Set<String> requestedNames = ConcurrentHashMap.newKeySet();
     private final Set<String> namesDefinedByApplication = ConcurrentHashMap.newKeySet();
     private final Map<String, MailConnectionFactory> factories = new ConcurrentHashMap<>();
+    private final Set<Bean<?>> tokenProviderBeans = ConcurrentHashMap.newKeySet();
     private final Map<String, AccessTokenProvider> tokenProviders = new ConcurrentHashMap<>();
     private volatile boolean defaultDefinedByApplication;
 
@@ -62,6 +63,9 @@ public class PosthornExtension implements Extension {
     }
 
     void collectApplicationBeans(@Observes ProcessBean<?> event) {
+        if (event.getBean().getTypes().contains(AccessTokenProvider.class)) {
+            tokenProviderBeans.add(event.getBean());
+        }
         if (!event.getBean().getTypes().contains(MailConnectionFactory.class)) {
             return;
         }
@@ -74,9 +78,13 @@ public class PosthornExtension implements Extension {
         }
     }
 
-    /** Registers the application's access token providers, which the adapter cannot see otherwise. */
+    /**
+     * Registers the application's access token providers, which the adapter cannot see otherwise. The beans
+     * come from {@link ProcessBean} because a bean manager handed to an extension loaded from the adapter
+     * does not resolve the application's beans by type.
+     */
     void registerTokenProviders(@Observes AfterDeploymentValidation event, BeanManager beans) {
-        for (Bean<?> bean : beans.getBeans(AccessTokenProvider.class)) {
+        for (Bean<?> bean : tokenProviderBeans) {
             AccessTokenProvider provider = (AccessTokenProvider) beans.getReference(bean, AccessTokenProvider.class,
                     beans.createCreationalContext(bean));
             String className = bean.getBeanClass().getName();

@@ -169,8 +169,8 @@ public final class MailManagedConnection implements ManagedConnection {
         try {
             return smtp.send(outgoing);
         } catch (MailException e) {
-            if (!smtp.isOpen()) {
-                // The TCP connection broke or could not be opened: let the container destroy this slot.
+            if (smtp.lostConnectionInLastSend()) {
+                // The TCP connection broke and could not be replaced: let the container destroy this slot.
                 broken = true;
                 fireConnectionError(e);
             }

@@ -51,8 +51,8 @@ public final class AuthenticationGate {
     synchronized void rejected(MailException rejection) {
         lastRejection = rejection;
         closedUntilNanos = nanoClock.getAsLong() + backoffNanos;
-        LOG.log(Level.WARNING, "{0}: {1}. Messages fail without contacting the server for the next {2} ms",
-                new Object[] {name, rejection.getMessage(), TimeUnit.NANOSECONDS.toMillis(backoffNanos)});
+        LOG.log(Level.WARNING, "{0}. Messages fail without contacting the server for the next {1} ms",
+                new Object[] {rejection.getMessage(), TimeUnit.NANOSECONDS.toMillis(backoffNanos)});
     }
 
     synchronized void accepted() {

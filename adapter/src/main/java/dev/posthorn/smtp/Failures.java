@@ -34,9 +34,13 @@ final class Failures {
         String where = settings.host() + ":" + settings.port();
         String prefix = settings.name() + ": ";
         if (e instanceof AuthenticationFailedException) {
+            String text = String.valueOf(e.getMessage()).trim();
+            SmtpReply reply = text.matches("(?s)\\d{3}[ -].*") ? Replies.parse(Integer.parseInt(text.substring(0, 3)), text)
+                    : null;
             return new MailException(FailureKind.AUTHENTICATION, prefix + "the server at " + where
-                    + " rejected the credentials of user '" + settings.username() + "' (" + e.getMessage()
-                    + "). Check the username and password properties", e);
+                    + " rejected the credentials of user '" + settings.username() + "' ("
+                    + (reply == null ? text : reply.toString()) + "). Check the username and password properties",
+                    reply, null, e);
         }
         MailException tls = tlsFailure(settings, e, where, prefix);
         if (tls != null) {

@@ -48,6 +48,7 @@ public final class SmtpConnection implements AutoCloseable {
     private long retireAtNanos;
     private int messagesOnTransport;
     private long connectsMade;
+    private boolean lostByLastSend;
 
     /**
      * @param authenticationGate the credential rejections shared with the other connections of the factory
@@ -76,6 +77,7 @@ public final class SmtpConnection implements AutoCloseable {
      *         connection failed after all message data was written
      */
     public SendReceipt send(OutgoingMessage message) throws MailException {
+        lostByLastSend = false;
         boolean reused = prepareTransport();
         try {
             return transmit(message);
@@ -87,6 +89,7 @@ public final class SmtpConnection implements AutoCloseable {
                     + failure.exception.getMessage() + "); sending " + message + " again on a new connection");
             closeTransport();
             openTransport();
+            lostByLastSend = false;
             try {
                 return transmit(message);
             } catch (CommandStageFailure again) {
@@ -108,6 +111,11 @@ public final class SmtpConnection implements AutoCloseable {
     /** Returns whether a TCP connection is open, as last observed by this side. */
     public boolean isOpen() {
         return transport != null;
+    }
+
+    /** Returns whether the last send ended with an open TCP connection breaking. */
+    public boolean lostConnectionInLastSend() {
+        return lostByLastSend;
     }
 
     /** Returns how many TCP connections this object has opened so far. */
@@ -198,6 +206,7 @@ public final class SmtpConnection implements AutoCloseable {
             MailException exception = Failures.ofSend(settings, message, raw, e, recipientStatuses(e));
             boolean connectionLost = Failures.isConnectionLoss(e);
             if (connectionLost) {
+                lostByLastSend = true;
                 closeTransport();
             } else {
                 markUsed();

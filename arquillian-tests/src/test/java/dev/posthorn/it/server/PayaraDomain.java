@@ -117,8 +117,8 @@ final class PayaraDomain {
 
     /**
      * Binds the HTTP, admin, IIOP and JMX listeners and Hazelcast to 127.0.0.1, which otherwise listen
-     * on every interface, and disables JMS, whose lazily started broker has a listener on every
-     * interface too. The samples do not use JMS.
+     * on every interface, disables JMS, whose lazily started broker has a listener on every interface
+     * too, and turns off H2's TCP server. The samples use neither JMS nor H2's server mode.
      */
     private void bindToLoopback() throws IOException {
         Path domainXml = domainsDirectory.resolve(NAME).resolve("config").resolve("domain.xml");
@@ -132,7 +132,23 @@ final class PayaraDomain {
         xml = SERVER_JAVA_CONFIG.matcher(xml)
                 .replaceFirst("$1<jvm-options>-Dhazelcast.socket.bind.any=false</jvm-options>");
         xml = EMBEDDED_JMS.matcher(xml).replaceAll("$1DISABLED\"");
+        // The server's own configuration has no JMS service, so Payara would add an embedded one.
+        if (!serverConfig(xml).contains("<jms-service ")) {
+            xml = xml.replaceFirst("<config name=\"server-config\">", Matcher.quoteReplacement(
+                    "<config name=\"server-config\">\n            <jms-service type=\"DISABLED\" "
+                    + "default-jms-host=\"default_JMS_host\" addresslist-behavior=\"priority\">"
+                    + "<jms-host name=\"default_JMS_host\" host=\"localhost\" port=\"${JMS_PROVIDER_PORT}\" "
+                    + "lazy-init=\"true\"/></jms-service>"));
+        }
+        // H2's automatic mixed mode starts a TCP server on every interface; a plain file database needs none.
+        xml = xml.replace(";AUTO_SERVER=TRUE", "");
         Files.writeString(domainXml, xml, StandardCharsets.UTF_8);
+    }
+
+    private static String serverConfig(String xml) {
+        int start = xml.indexOf("<config name=\"server-config\">");
+        int end = xml.indexOf("</config>", start);
+        return start < 0 || end < 0 ? "" : xml.substring(start, end);
     }
 
     private String asadmin(Duration timeout, String... arguments) throws IOException, InterruptedException {

@@ -3,7 +3,7 @@ package dev.posthorn.api;
 /**
  * Source of OAuth 2.0 access tokens for SMTP AUTH XOAUTH2, as Microsoft 365 and Gmail require.
  *
- * <p>Posthorn asks for a token at every new SMTP connection, so a provider that refreshes expired
+ * <p>Posthorn requests a token at every new SMTP connection, so a provider that refreshes expired
  * tokens keeps working without a restart. Connections already open keep the token they authenticated
  * with. Implementations must be thread-safe and should cache tokens until shortly before they expire.
  *

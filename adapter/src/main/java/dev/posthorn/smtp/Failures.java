@@ -83,7 +83,7 @@ final class Failures {
         }
         if (settings.security() != TransportSecurity.PLAIN && settings.security() != TransportSecurity.IMPLICIT_TLS
                 && e.getCause() == null && text.matches("(?s)4\\d\\d[ -].*")) {
-            return new MailException(FailureKind.TRANSIENT, prefix + "the server at " + where + " refused STARTTLS "
+            return new MailException(FailureKind.TRANSIENT, prefix + "the server at " + where + " rejected STARTTLS "
                     + "for now ('" + text.trim() + "'); nothing was sent in clear text. Try again later", e);
         }
         SSLException ssl = find(e, SSLException.class);

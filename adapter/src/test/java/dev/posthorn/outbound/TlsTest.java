@@ -112,7 +112,7 @@ class TlsTest {
             MailException e = sendFailure(fixture);
 
             assertEquals(FailureKind.TRANSIENT, e.getKind());
-            assertTrue(e.getMessage().contains("refused STARTTLS"), e.getMessage());
+            assertTrue(e.getMessage().contains("rejected STARTTLS"), e.getMessage());
             assertFalse(server.transcript().stream().anyMatch(l -> l.contains("C: MAIL")));
         }
     }

@@ -136,7 +136,7 @@ final class Failures {
     static MailException ofSend(SmtpSettings settings, OutgoingMessage message, RawMessage raw, Exception e,
                                 List<RecipientStatus> recipients) {
         String prefix = settings.name() + ": sending " + message + " failed";
-        if (find(e, SocketTimeoutException.class) != null || chainText(e).contains("Write timed out")) {
+        if (find(e, SocketTimeoutException.class) != null || isWriteTimeout(raw, e)) {
             return timeout(settings, raw, e, prefix, recipients);
         }
         if (isConnectionLoss(e)) {
@@ -167,11 +167,23 @@ final class Failures {
         return new MailException(FailureKind.TRANSIENT, prefix + ": " + describe(e), null, recipients, e);
     }
 
+    /**
+     * Returns whether Angus's write timeout closed the socket. Angus reports that as "Write timed out",
+     * but when its timer and the blocked write race it reports only the closed socket. While the message
+     * data is written, nothing else on this side closes the socket unless the container destroys the
+     * connection at that moment.
+     */
+    private static boolean isWriteTimeout(RawMessage raw, Exception e) {
+        String text = chainText(e);
+        return text.contains("Write timed out")
+                || (raw.dataStarted() && !raw.dataWritten() && text.contains("Socket closed"));
+    }
+
     /** Names the stage that timed out and the limit that applied. */
     private static MailException timeout(SmtpSettings settings, RawMessage raw, Exception e, String prefix,
                                          List<RecipientStatus> recipients) {
         String where = " (" + settings.host() + ":" + settings.port() + ")";
-        if (chainText(e).contains("Write timed out")) {
+        if (isWriteTimeout(raw, e)) {
             return new MailException(FailureKind.TRANSIENT, prefix + ": writing to the server" + where
                     + " timed out after " + settings.writeTimeoutMillis() + " ms (writeTimeoutMillis); the server "
                     + "stopped reading", null, recipients, e);

@@ -285,12 +285,12 @@ class SmtpFaultTest {
             fixture.managedFactory.setUsername("app");
             fixture.managedFactory.setPassword("wrong");
             fixture.managedFactory.setAllowPlaintextAuth(true);
-            fixture.managedFactory.setAuthFailureBackoffMillis(300L);
+            fixture.managedFactory.setAuthFailureBackoffMillis(2_000L);
 
             MailException first = assertThrows(MailException.class, () -> send(fixture, "a@example.org"));
             MailException second = assertThrows(MailException.class, () -> send(fixture, "b@example.org"));
             int connectionsDuringBackoff = server.connectionCount();
-            Thread.sleep(400);
+            Thread.sleep(2_100);
             MailException third = assertThrows(MailException.class, () -> send(fixture, "c@example.org"));
 
             assertEquals(FailureKind.AUTHENTICATION, first.getKind());

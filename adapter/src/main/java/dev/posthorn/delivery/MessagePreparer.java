@@ -2,6 +2,8 @@ package dev.posthorn.delivery;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UnsupportedEncodingException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.LinkedHashSet;
@@ -18,6 +20,7 @@ import jakarta.mail.MessagingException;
 import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
+import jakarta.mail.internet.MimeUtility;
 
 /**
  * Checks an application's message and renders it into an {@link OutgoingMessage}, before any network
@@ -27,6 +30,9 @@ public final class MessagePreparer {
 
     /** Header lines that are never transmitted, as in Angus Mail's own SMTP transport. */
     private static final String[] OMITTED_HEADERS = {"Bcc", "Content-Length"};
+
+    /** Address headers whose display names are encoded when they contain non-ASCII text. */
+    private static final List<String> ENCODED_ADDRESS_HEADERS = List.of("From", "Sender", "Reply-To", "To", "Cc");
 
     private final InternetAddress defaultFrom;
 
@@ -51,6 +57,7 @@ public final class MessagePreparer {
             String trackingId = UUID.randomUUID().toString();
             List<String> recipients = recipients(message);
             String envelopeFrom = completeFrom(message);
+            encodeNonAsciiHeaders(message);
             String messageId = completeMessageId(message, trackingId, envelopeFrom);
             checkHeaderLines(message);
             return new OutgoingMessage(trackingId, messageId, envelopeFrom, recipients, render(message));
@@ -95,6 +102,49 @@ public final class MessagePreparer {
             return checkedAddress("Sender", sender[0]);
         }
         return checkedAddress("From", from[0]);
+    }
+
+    /**
+     * Encodes display names and the subject that arrived as raw non-ASCII text (RFC 2047), so that every
+     * header byte is 7-bit ASCII. An address parsed from one string such as "Mäd Mäx <m@example.com>"
+     * keeps its name unencoded; re-creating it from name and address encodes it.
+     */
+    private static void encodeNonAsciiHeaders(MimeMessage message) throws MessagingException {
+        for (String field : ENCODED_ADDRESS_HEADERS) {
+            String raw = message.getHeader(field, ",");
+            if (raw == null || isAscii(raw)) {
+                continue;
+            }
+            InternetAddress[] addresses = InternetAddress.parseHeader(raw, false);
+            for (int i = 0; i < addresses.length; i++) {
+                addresses[i] = withEncodedName(addresses[i]);
+            }
+            message.setHeader(field, InternetAddress.toString(addresses, field.length() + 2));
+        }
+        String subject = message.getHeader("Subject", null);
+        if (subject != null && !isAscii(subject)) {
+            message.setSubject(MimeUtility.unfold(subject), StandardCharsets.UTF_8.name());
+        }
+    }
+
+    private static InternetAddress withEncodedName(InternetAddress address) throws MessagingException {
+        if (address.getPersonal() == null || address.isGroup()) {
+            return address;
+        }
+        try {
+            return new InternetAddress(address.getAddress(), address.getPersonal(), StandardCharsets.UTF_8.name());
+        } catch (UnsupportedEncodingException e) {
+            throw new MessagingException("UTF-8 is not supported", e);
+        }
+    }
+
+    private static boolean isAscii(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            if (value.charAt(i) > 0x7F) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

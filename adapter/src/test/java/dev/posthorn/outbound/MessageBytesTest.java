@@ -55,6 +55,55 @@ class MessageBytesTest {
     }
 
     @Test
+    void nonAsciiHeadersAreEncoded() throws Exception {
+        String subject = "Ihre Bestellung \u00fcber Stra\u00dfenbahnfahrscheine \u2014 \u6ce8\u6587\u78ba\u8a8d ".repeat(3).trim();
+        String fileName = "\u00dcbersicht M\u00e4rz 2024 \u2013 \u8acb\u6c42\u66f8.pdf";
+        MimeMessage message = new MimeMessage(Session.getInstance(new Properties()));
+        message.setFrom(new jakarta.mail.internet.InternetAddress("M\u00e4d M\u00e4x <m.m@app.example.com>"));
+        message.setRecipients(RecipientType.TO, "a@example.org");
+        message.setSubject(subject, "UTF-8");
+        MimeBodyPart text = new MimeBodyPart();
+        text.setText("See the attachment.", "UTF-8");
+        MimeBodyPart attachment = new MimeBodyPart();
+        attachment.setContent(new byte[] {1, 2, 3}, "application/pdf");
+        attachment.setFileName(fileName);
+        message.setContent(new MimeMultipart(text, attachment));
+
+        ScriptedSmtpServer.ReceivedMessage received = sendAndReceive(message);
+
+        String wire = new String(received.wireData(), StandardCharsets.ISO_8859_1);
+        String headers = wire.substring(0, wire.indexOf("\r\n\r\n"));
+        for (char c : wire.toCharArray()) {
+            assertTrue(c < 0x80, "8-bit byte " + (int) c + " in the message");
+        }
+        for (String line : headers.split("\r\n")) {
+            assertTrue(line.length() <= 78, "header line of " + line.length() + " characters: " + line);
+        }
+        assertTrue(headers.contains("From: =?UTF-8?Q?M=C3=A4d_M=C3=A4x?= <m.m@app.example.com>"), headers);
+        assertTrue(wire.contains("filename*0*=UTF-8''") || wire.contains("filename*=UTF-8''"), wire);
+        MimeMessage parsed = new MimeMessage(Session.getInstance(new Properties()),
+                new ByteArrayInputStream(received.content()));
+        assertEquals(subject, parsed.getSubject());
+        assertEquals("M\u00e4d M\u00e4x", ((jakarta.mail.internet.InternetAddress) parsed.getFrom()[0]).getPersonal());
+        MimeMultipart parts = (MimeMultipart) parsed.getContent();
+        assertEquals(fileName, parts.getBodyPart(1).getFileName());
+    }
+
+    @Test
+    void configuredFromNameIsEncoded() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start();
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setFromAddress("M\u00e4d M\u00e4x <m.m@app.example.com>");
+            try (MailConnection connection = fixture.connection()) {
+                connection.send(AdapterFixture.message("a@example.org", "Default From", "Body"));
+            }
+
+            String content = server.messages().get(0).contentAsString();
+            assertTrue(content.contains("From: =?UTF-8?Q?M=C3=A4d_M=C3=A4x?= <m.m@app.example.com>"), content);
+        }
+    }
+
+    @Test
     void leadingDotsAreStuffed() throws Exception {
         MimeMessage message = AdapterFixture.message("a@example.org", "Dots", ".\r\n..two\r\n.three\r\nend");
 

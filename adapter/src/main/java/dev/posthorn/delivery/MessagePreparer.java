@@ -225,16 +225,31 @@ public final class MessagePreparer {
             throw new InvalidMessageException(field, "The " + field + " address '" + internet
                     + "' is a group: list its members as separate addresses");
         }
-        try {
-            internet.validate();
-        } catch (AddressException e) {
-            throw invalidAddress(field, internet.getAddress(), e);
-        }
         String mailbox = internet.getAddress();
+        try {
+            validateMailbox(mailbox);
+        } catch (AddressException e) {
+            throw invalidAddress(field, mailbox, e);
+        }
         if (mailbox.indexOf('@') <= 0 || containsLineBreak(mailbox)) {
             throw invalidAddress(field, mailbox, null);
         }
         return mailbox;
+    }
+
+    /**
+     * Validates the address syntax. Jakarta Mail rejects non-ASCII characters unless a JVM-wide system
+     * property allows them, so an internationalised address (RFC 6531) is checked with each non-ASCII
+     * character standing in as a letter; whether the server accepts it is decided when it is sent.
+     */
+    private static void validateMailbox(String mailbox) throws AddressException {
+        if (isAscii(mailbox)) {
+            new InternetAddress(mailbox, true).validate();
+            return;
+        }
+        StringBuilder substitute = new StringBuilder(mailbox.length());
+        mailbox.codePoints().forEach(c -> substitute.append(c > 0x7F ? 'x' : (char) c));
+        new InternetAddress(substitute.toString(), true).validate();
     }
 
     private static InvalidMessageException invalidAddress(String field, String value, Exception cause) {

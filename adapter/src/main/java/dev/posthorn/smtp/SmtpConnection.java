@@ -1,5 +1,6 @@
 package dev.posthorn.smtp;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -17,7 +18,6 @@ import dev.posthorn.delivery.OutgoingMessage;
 import jakarta.mail.MessagingException;
 import jakarta.mail.Session;
 import jakarta.mail.URLName;
-import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
 import org.eclipse.angus.mail.smtp.SMTPAddressFailedException;
 import org.eclipse.angus.mail.smtp.SMTPAddressSucceededException;
@@ -186,7 +186,13 @@ public final class SmtpConnection implements AutoCloseable {
 
     private SendReceipt transmit(OutgoingMessage message) throws MailException, CommandStageFailure {
         RawMessage raw = new RawMessage(session, message);
-        InternetAddress[] recipients = envelopeRecipients(message);
+        boolean utf8 = needsSmtpUtf8(message);
+        InternetAddress[] recipients = envelopeRecipients(message, utf8);
+        if (utf8) {
+            requireUtf8Support(message);
+            raw.setEnvelopeFrom(wireForm(message.envelopeFrom()));
+            appendMailExtension(raw, "SMTPUTF8");
+        }
         declareSize(message, raw);
         declareEightBit(message, raw);
         try {
@@ -198,12 +204,12 @@ public final class SmtpConnection implements AutoCloseable {
             if (e instanceof SMTPSendFailedException sent && isAcceptedAtEndOfData(sent)) {
                 // With mail.smtp.reportsuccess Angus reports even a success as this exception.
                 markUsed();
-                List<RecipientStatus> statuses = recipientStatuses(sent);
+                List<RecipientStatus> statuses = recipientStatuses(sent, utf8);
                 boolean allAccepted = statuses.stream().allMatch(RecipientStatus::accepted);
                 return receipt(message, statuses,
                         allAccepted ? SendReceipt.Outcome.DELIVERED : SendReceipt.Outcome.PARTIAL);
             }
-            MailException exception = Failures.ofSend(settings, message, raw, e, recipientStatuses(e));
+            MailException exception = Failures.ofSend(settings, message, raw, e, recipientStatuses(e, utf8));
             boolean connectionLost = Failures.isConnectionLoss(e);
             if (connectionLost) {
                 lostByLastSend = true;
@@ -215,6 +221,46 @@ public final class SmtpConnection implements AutoCloseable {
                 throw new CommandStageFailure(exception);
             }
             throw exception;
+        }
+    }
+
+    private static boolean needsSmtpUtf8(OutgoingMessage message) {
+        return !isAscii(message.envelopeFrom()) || !message.recipients().stream().allMatch(SmtpConnection::isAscii);
+    }
+
+    private static boolean isAscii(String value) {
+        return value.chars().allMatch(c -> c < 0x80);
+    }
+
+    /**
+     * Returns the address with each UTF-8 byte as one character. Angus writes each character of a command
+     * as one byte; its own UTF-8 mode would also add SMTPUTF8 to every message, ASCII ones included.
+     */
+    private static String wireForm(String address) {
+        return new String(address.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+    }
+
+    private static String fromWireForm(String address) {
+        return new String(address.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Rejects an internationalised envelope address before MAIL FROM when the server does not offer
+     * SMTPUTF8 (RFC 6531). When it does, MAIL FROM carries the SMTPUTF8 parameter.
+     */
+    private void requireUtf8Support(OutgoingMessage message) throws MailException {
+        if (transport.supportsExtension("SMTPUTF8")) {
+            return;
+        }
+        List<String> envelope = new ArrayList<>(message.recipients());
+        envelope.add(0, message.envelopeFrom());
+        for (String address : envelope) {
+            if (!isAscii(address)) {
+                throw new MailException(FailureKind.PERMANENT, settings.name() + ": the address '" + address
+                        + "' of " + message + " contains non-ASCII characters, which need SMTPUTF8, but the "
+                        + "server does not offer it; nothing was sent. Use an ASCII address or a server that "
+                        + "supports SMTPUTF8", null);
+            }
         }
     }
 
@@ -233,7 +279,7 @@ public final class SmtpConnection implements AutoCloseable {
                     + " bytes but the server accepts at most " + limit + " bytes (SIZE); nothing was sent. "
                     + "Send smaller attachments or a link", null);
         }
-        raw.setMailExtension("SIZE=" + size);
+        appendMailExtension(raw, "SIZE=" + size);
     }
 
     /**
@@ -249,8 +295,7 @@ public final class SmtpConnection implements AutoCloseable {
                     + "data but the server does not offer 8BITMIME; nothing was sent. Encode text parts as "
                     + "quoted-printable or base64, for example with MimeBodyPart.setText(text, \"UTF-8\")", null);
         }
-        String extension = raw.getMailExtension();
-        raw.setMailExtension(extension == null ? "BODY=8BITMIME" : extension + " BODY=8BITMIME");
+        appendMailExtension(raw, "BODY=8BITMIME");
     }
 
     private static boolean containsEightBitData(byte[] content) {
@@ -260,6 +305,11 @@ public final class SmtpConnection implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    private static void appendMailExtension(RawMessage raw, String parameter) {
+        String extension = raw.getMailExtension();
+        raw.setMailExtension(extension == null ? parameter : extension + " " + parameter);
     }
 
     private static long parseSizeLimit(String parameter) {
@@ -297,15 +347,15 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** Collects the per-recipient reports that Angus chains behind the exception. */
-    static List<RecipientStatus> recipientStatuses(Throwable failure) {
+    static List<RecipientStatus> recipientStatuses(Throwable failure, boolean utf8) {
         List<RecipientStatus> statuses = new ArrayList<>();
         Exception next = failure instanceof MessagingException m ? m.getNextException() : null;
         while (next instanceof MessagingException report) {
             if (report instanceof SMTPAddressSucceededException ok) {
-                statuses.add(new RecipientStatus(ok.getAddress().getAddress(), true,
+                statuses.add(new RecipientStatus(readable(ok.getAddress().getAddress(), utf8), true,
                         Replies.parse(ok.getReturnCode(), ok.getMessage())));
             } else if (report instanceof SMTPAddressFailedException rejected) {
-                statuses.add(new RecipientStatus(rejected.getAddress().getAddress(), false,
+                statuses.add(new RecipientStatus(readable(rejected.getAddress().getAddress(), utf8), false,
                         Replies.parse(rejected.getReturnCode(), rejected.getMessage())));
             }
             next = report.getNextException();
@@ -313,16 +363,17 @@ public final class SmtpConnection implements AutoCloseable {
         return statuses;
     }
 
-    private static InternetAddress[] envelopeRecipients(OutgoingMessage message) throws MailException {
+    private static String readable(String address, boolean utf8) {
+        return utf8 ? fromWireForm(address) : address;
+    }
+
+    private static InternetAddress[] envelopeRecipients(OutgoingMessage message, boolean utf8) {
+        // The preparer validated every address, including internationalised ones that strict parsing rejects.
         InternetAddress[] addresses = new InternetAddress[message.recipients().size()];
         for (int i = 0; i < addresses.length; i++) {
+            addresses[i] = new InternetAddress();
             String recipient = message.recipients().get(i);
-            try {
-                addresses[i] = new InternetAddress(recipient, true);
-            } catch (AddressException e) {
-                throw new MailException(FailureKind.INVALID_MESSAGE, "Invalid recipient '" + recipient + "' in "
-                        + message + ": " + e.getMessage(), e);
-            }
+            addresses[i].setAddress(utf8 ? wireForm(recipient) : recipient);
         }
         return addresses;
     }

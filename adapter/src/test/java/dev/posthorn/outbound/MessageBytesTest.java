@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Properties;
 
 import dev.posthorn.api.FailureKind;
@@ -100,6 +101,34 @@ class MessageBytesTest {
 
             String content = server.messages().get(0).contentAsString();
             assertTrue(content.contains("From: =?UTF-8?Q?M=C3=A4d_M=C3=A4x?= <m.m@app.example.com>"), content);
+        }
+    }
+
+    @Test
+    void internationalAddressUsesSmtputf8() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("SMTPUTF8\r\n8BITMIME");
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            connection.send(AdapterFixture.message("j\u00f6ran@b\u00fccher.example", "Hej", "Body"));
+
+            ScriptedSmtpServer.ReceivedMessage received = server.messages().get(0);
+            assertTrue(received.mailFrom().contains(" SMTPUTF8"), received.mailFrom());
+            assertEquals(List.of("RCPT TO:<j\u00f6ran@b\u00fccher.example>"), received.recipients());
+        }
+    }
+
+    @Test
+    void internationalAddressRejectedWithoutSmtputf8() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start();
+             AdapterFixture fixture = new AdapterFixture(server.port());
+             MailConnection connection = fixture.connection()) {
+            MailException e = assertThrows(MailException.class,
+                    () -> connection.send(AdapterFixture.message("j\u00f6ran@b\u00fccher.example", "Hej", "Body")));
+
+            assertEquals(FailureKind.PERMANENT, e.getKind());
+            assertTrue(e.getMessage().contains("'j\u00f6ran@b\u00fccher.example'"), e.getMessage());
+            assertTrue(e.getMessage().contains("SMTPUTF8"), e.getMessage());
+            assertFalse(server.transcript().stream().anyMatch(l -> l.contains("C: MAIL")));
         }
     }
 

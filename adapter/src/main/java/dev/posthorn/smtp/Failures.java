@@ -37,6 +37,12 @@ final class Failures {
             String text = String.valueOf(e.getMessage()).trim();
             SmtpReply reply = text.matches("(?s)\\d{3}[ -].*") ? Replies.parse(Integer.parseInt(text.substring(0, 3)), text)
                     : null;
+            if (reply != null && reply.isTransientFailure()) {
+                // 454 and friends: the server cannot check credentials right now, so they are not wrong.
+                return new MailException(FailureKind.TRANSIENT, prefix + "the server at " + where
+                        + " could not authenticate user '" + settings.username() + "' for now (" + reply
+                        + "). Try again later", reply, null, e);
+            }
             return new MailException(FailureKind.AUTHENTICATION, prefix + "the server at " + where
                     + " rejected the credentials of user '" + settings.username() + "' ("
                     + (reply == null ? text : reply.toString()) + "). Check the username and password properties",

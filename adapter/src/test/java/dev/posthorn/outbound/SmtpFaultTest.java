@@ -297,8 +297,61 @@ class SmtpFaultTest {
             assertEquals(FailureKind.AUTHENTICATION, second.getKind());
             assertEquals(FailureKind.AUTHENTICATION, third.getKind());
             assertTrue(second.getMessage().contains("authFailureBackoffMillis"), second.getMessage());
+            assertEquals(535, first.getReplyCode());
+            assertEquals("5.7.8", first.getEnhancedStatus());
+            assertEquals(1, server.transcriptOf(1).stream().filter(l -> l.startsWith("C: AUTH")).count(),
+                    "no other mechanism is tried after a definitive 535");
             assertEquals(1, connectionsDuringBackoff);
             assertEquals(2, server.connectionCount());
+        }
+    }
+
+    @Test
+    void temporaryAuthFailureIsTransient() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH PLAIN LOGIN")
+                .replyTo("AUTH", "454 4.7.0 Temporary authentication failure");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app");
+            fixture.managedFactory.setPassword("secret");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+
+            MailException first = assertThrows(MailException.class, () -> send(fixture, "a@example.org"));
+            MailException second = assertThrows(MailException.class, () -> send(fixture, "b@example.org"));
+
+            assertEquals(FailureKind.TRANSIENT, first.getKind());
+            assertEquals(454, first.getReplyCode());
+            assertEquals(FailureKind.TRANSIENT, second.getKind());
+            assertEquals(2, server.connectionCount(), "a temporary failure does not block later attempts");
+        }
+    }
+
+    @Test
+    void emptyUsernameMeansNoAuthentication() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("PIPELINING");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("");
+
+            send(fixture, "a@example.org");
+
+            assertEquals(1, server.messages().size());
+            assertFalse(server.transcript().stream().anyMatch(l -> l.contains("C: AUTH")));
+        }
+    }
+
+    @Test
+    void advertisedMechanismIsChosen() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH LOGIN")
+                .replyTo("AUTH LOGIN", "334 VXNlcm5hbWU6").replyTo("YXBw", "334 UGFzc3dvcmQ6")
+                .replyTo("c2VjcmV0", "235 2.7.0 Authentication successful");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app");
+            fixture.managedFactory.setPassword("secret");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+
+            SendReceipt receipt = send(fixture, "a@example.org");
+
+            assertEquals(SendReceipt.Outcome.DELIVERED, receipt.outcome());
+            assertTrue(server.transcript().stream().anyMatch(l -> l.endsWith("C: AUTH LOGIN")));
         }
     }
 

@@ -47,6 +47,11 @@ public final class TestCertificates {
         return new TestCertificates(keyStore, trustStore);
     }
 
+    /** Returns the path of the PKCS12 key store with the server's key and certificate, with {@link #PASSWORD}. */
+    public Path keyStore() {
+        return keyStore;
+    }
+
     /** Returns the path of a PKCS12 trust store that trusts this certificate, with {@link #PASSWORD}. */
     public Path trustStore() {
         return trustStore;

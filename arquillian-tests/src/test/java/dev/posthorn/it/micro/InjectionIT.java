@@ -80,7 +80,7 @@ class InjectionIT {
 
     @BeforeEach
     void connect() throws IOException {
-        app = new AppClient(applicationUrl);
+        app = new AppClient(applicationUrl, "injection");
     }
 
     @Test

@@ -110,7 +110,7 @@ class PoolIT {
 
     @BeforeEach
     void connect() throws IOException {
-        app = new AppClient(applicationUrl);
+        app = new AppClient(applicationUrl, "pool");
     }
 
     @Test

@@ -146,7 +146,7 @@ class SecurityIT {
 
     @BeforeEach
     void connect() throws IOException {
-        app = new AppClient(applicationUrl);
+        app = new AppClient(applicationUrl, "security");
     }
 
     /**

@@ -82,7 +82,7 @@ class TransactionIT {
 
     @BeforeEach
     void connect() throws IOException {
-        app = new AppClient(applicationUrl);
+        app = new AppClient(applicationUrl, "transaction");
     }
 
     @Test

@@ -30,13 +30,19 @@ public final class AppClient {
     /**
      * @param applicationUrl the deployment's URL as Arquillian reports it, which must be a loopback
      *        address because the tests contact nothing else
+     * @param contextRoot the deployment's context root, used when Arquillian reports only the server's
+     *        URL, as it sometimes does when it reads Payara Micro's list of deployments too early
      */
-    public AppClient(URL applicationUrl) throws IOException {
+    public AppClient(URL applicationUrl, String contextRoot) throws IOException {
         if (!InetAddress.getByName(applicationUrl.getHost()).isLoopbackAddress()) {
             throw new IllegalStateException("Payara Micro reported " + applicationUrl + ", which is not a loopback "
                     + "address; check the listener and public-address settings in preboot.asadmin");
         }
-        this.restRoot = URI.create(applicationUrl.toExternalForm().replaceAll("/?$", "/") + "api/");
+        String base = applicationUrl.toExternalForm().replaceAll("/?$", "/");
+        if (applicationUrl.getPath().isEmpty() || "/".equals(applicationUrl.getPath())) {
+            base = base + contextRoot + "/";
+        }
+        this.restRoot = URI.create(base + "api/");
     }
 
     /** Starts a form for a POST to {@code path}, relative to the REST root. */

@@ -29,9 +29,9 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
 /**
- * SMTP server for tests that real servers cannot script: it replies to chosen commands with chosen
- * replies, closes idle connections, delays replies, and records every byte it receives, the envelope of
- * each message and the number of TCP connections (in total and open at once).
+ * SMTP server for tests that real servers cannot script. It replies to chosen commands with chosen
+ * replies, closes idle connections and delays replies. It records every byte it receives, the envelope
+ * of each message and the number of TCP connections, in total and open at once.
  *
  * <p>It listens on an ephemeral port of 127.0.0.1 and uses plain threads, one per connection.
  * Message data is stored as received on the wire, dot-stuffing included, and also un-stuffed.
@@ -119,7 +119,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
 
     /**
      * Offers STARTTLS in the EHLO reply and upgrades the connection with this context when the client
-     * asks. The transcript marks the upgrade with a "TLS established" line.
+     * sends STARTTLS. The transcript marks the upgrade with a "TLS established" line.
      */
     public ScriptedSmtpServer startTls(SSLContext context) {
         this.tlsContext = context;
@@ -186,7 +186,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         return List.copyOf(connectTimes);
     }
 
-    /** Polls until the condition holds or the timeout passes; returns whether it held. */
+    /** Polls until the condition is true or the timeout passes, and returns whether it became true. */
     public static boolean await(Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

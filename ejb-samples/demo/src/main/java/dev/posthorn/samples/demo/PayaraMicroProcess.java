@@ -37,6 +37,7 @@ final class PayaraMicroProcess {
     private final Path postBootFile;
     private final CompletableFuture<Void> ready = new CompletableFuture<>();
     private final List<String> severeLines = new ArrayList<>();
+    private String lastCause;
     private volatile boolean stopping;
 
     private PayaraMicroProcess(Process process, Path logFile, Path postBootFile) {
@@ -132,9 +133,13 @@ final class PayaraMicroProcess {
         }
     }
 
-    /** Returns the SEVERE log lines seen so far. */
+    /** Returns the SEVERE log lines seen so far, followed by the last "Caused by" line, if any. */
     synchronized List<String> severeLines() {
-        return List.copyOf(severeLines);
+        List<String> lines = new ArrayList<>(severeLines);
+        if (lastCause != null) {
+            lines.add(lastCause);
+        }
+        return List.copyOf(lines);
     }
 
     /** Waits until the process ends and returns its exit code. */
@@ -168,6 +173,11 @@ final class PayaraMicroProcess {
                 severeLines.add(line);
             }
             System.out.println("[demo] Payara Micro: " + line.strip());
+        } else if (line.strip().startsWith("Caused by:")) {
+            // The innermost cause of a failed deployment, such as an invalid pool property, comes last.
+            synchronized (this) {
+                lastCause = line.strip();
+            }
         }
         if (line.contains(" ready in ")) {
             ready.complete(null);

@@ -239,8 +239,8 @@ public final class MessagePreparer {
 
     /**
      * Validates the address syntax. Jakarta Mail rejects non-ASCII characters unless a JVM-wide system
-     * property allows them, so an internationalised address (RFC 6531) is checked with each non-ASCII
-     * character standing in as a letter; whether the server accepts it is decided when it is sent.
+     * property allows them, so an internationalised address (RFC 6531) is checked with a letter standing
+     * in for each non-ASCII character. Whether the server accepts the address is decided when it is sent.
      */
     private static void validateMailbox(String mailbox) throws AddressException {
         if (isAscii(mailbox)) {

@@ -47,7 +47,6 @@ public final class SmtpConnection implements AutoCloseable {
     private long lastUsedNanos;
     private long retireAtNanos;
     private int messagesOnTransport;
-    private long connectsMade;
     private boolean lostByLastSend;
 
     /**
@@ -118,11 +117,6 @@ public final class SmtpConnection implements AutoCloseable {
         return lostByLastSend;
     }
 
-    /** Returns how many TCP connections this object has opened so far. */
-    public long connectsMade() {
-        return connectsMade;
-    }
-
     /** Closes the TCP connection, sending QUIT without waiting for the reply. Safe to call again. */
     @Override
     public void close() {
@@ -177,7 +171,6 @@ public final class SmtpConnection implements AutoCloseable {
         long now = nanoClock.getAsLong();
         long maxAge = TimeUnit.MILLISECONDS.toNanos(settings.maxConnectionAgeMillis());
         transport = opened;
-        connectsMade++;
         messagesOnTransport = 0;
         lastUsedNanos = now;
         retireAtNanos = now + maxAge - (long) (maxAge * AGE_JITTER * ThreadLocalRandom.current().nextDouble());

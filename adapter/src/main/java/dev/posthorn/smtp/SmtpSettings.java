@@ -84,6 +84,9 @@ public final class SmtpSettings {
             props.put("mail.smtp.localhost", ehloName);
         }
         props.put("mail.smtp.auth", Boolean.toString(username != null));
+        // An empty authorization identity makes AUTH PLAIN send NUL user NUL password, the form RFC 4616
+        // recommends; Angus otherwise repeats the user name there, which strict servers reject.
+        props.put("mail.smtp.sasl.authorizationid", "");
         if (authMechanisms != null) {
             props.put("mail.smtp.auth.mechanisms", authMechanisms);
         } else if (accessTokenProvider != null) {

@@ -356,6 +356,24 @@ class SmtpFaultTest {
     }
 
     @Test
+    void plainSendsEmptyAuthorizationIdentity() throws Exception {
+        String expected = java.util.Base64.getEncoder().encodeToString(
+                "\u0000app\u0000secret".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH PLAIN")
+                .replyTo("AUTH PLAIN", "535 5.7.8 Unexpected credentials format")
+                .replyTo("AUTH PLAIN " + expected, "235 2.7.0 Authentication successful");
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app");
+            fixture.managedFactory.setPassword("secret");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+
+            SendReceipt receipt = send(fixture, "a@example.org");
+
+            assertEquals(SendReceipt.Outcome.DELIVERED, receipt.outcome());
+        }
+    }
+
+    @Test
     void pinnedMechanismIsUsed() throws Exception {
         try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH PLAIN LOGIN")
                 .replyTo("AUTH LOGIN", "334 VXNlcm5hbWU6").replyTo("YXBw", "334 UGFzc3dvcmQ6")

@@ -110,7 +110,11 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         return this;
     }
 
-    /** Closes a connection that has been idle this long, first sending 421 if {@code announce} is set. */
+    /**
+     * Closes a connection that stays idle this long after a message was accepted on it, first sending 421
+     * if {@code announce} is set. The dialogue before the first message is not limited, so a slow client
+     * on a loaded machine is not cut off while it connects.
+     */
     public ScriptedSmtpServer closeIdleAfter(Duration limit, boolean announce) {
         this.idleLimit = limit;
         this.announceIdleClose = announce;
@@ -263,6 +267,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         private OutputStream out;
         private String mailFrom;
         private final List<String> recipients = new ArrayList<>();
+        private int acceptedHere;
 
         Connection(Socket socket, int number) throws IOException {
             this.socket = socket;
@@ -296,7 +301,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
 
         /** Returns the next command line, or null when the client closed or the idle limit passed. */
         private String readCommand() throws IOException {
-            Duration limit = idleLimit;
+            Duration limit = acceptedHere > 0 ? idleLimit : null;
             socket.setSoTimeout(limit == null ? 0 : (int) limit.toMillis());
             try {
                 byte[] line = readLine();
@@ -430,6 +435,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             }
             messages.add(new ReceivedMessage(number, mailFrom, List.copyOf(recipients), wire.toByteArray(),
                     content.toByteArray(), Instant.now()));
+            acceptedHere++;
             reply("250 2.0.0 Ok: queued as " + messages.size());
             mailFrom = null;
             recipients.clear();

@@ -324,13 +324,9 @@ class SecurityIT {
         return base64("user=" + username + "\u0001auth=Bearer " + token + "\u0001\u0001");
     }
 
-    /**
-     * Returns the SASL PLAIN response of RFC 4616 as Angus Mail 2.0.3 builds it. Without the session
-     * property mail.smtp.sasl.authorizationid, which the adapter does not set, Angus sends the user name
-     * as the authorization identity too: user NUL user NUL password.
-     */
+    /** Returns the SASL PLAIN response of RFC 4616 with an empty authorization identity. */
     private static String plainResponse(String username, String password) {
-        return base64(username + "\u0000" + username + "\u0000" + password);
+        return base64("\u0000" + username + "\u0000" + password);
     }
 
     private static String base64(String text) {

@@ -51,7 +51,10 @@ class MailManagedConnectionTest {
             assertEquals(SendReceipt.Outcome.DELIVERED, receipt.outcome());
             assertEquals(List.of("alice@example.org", "audit@example.org"),
                     receipt.recipients().stream().map(RecipientStatus::address).toList());
-            assertTrue(receipt.recipients().stream().allMatch(r -> r.accepted() && r.reply().code() == 250));
+            for (RecipientStatus recipient : receipt.recipients()) {
+                assertTrue(recipient.accepted(), recipient.address());
+                assertEquals(250, recipient.reply().code(), recipient.address());
+            }
             MimeMessage[] received = GREEN_MAIL.getReceivedMessages();
             assertEquals(2, received.length, "one copy per envelope recipient");
             assertEquals("Order 42 confirmed", received[0].getSubject());

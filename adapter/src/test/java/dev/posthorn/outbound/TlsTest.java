@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Transport security against a scripted server with certificates made for the test: TLS comes before
- * AUTH and mail, certificates and host names are checked, and each way TLS can fail says what to fix.
+ * AUTH and mail, certificates and host names are checked, and the error for each way TLS can fail names what to fix.
  */
 @Timeout(30)
 class TlsTest {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +21,7 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -38,8 +40,10 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The adapter against a real Postfix from Debian's packages that requires STARTTLS. The instance runs
- * from target/postfix on a free loopback port, started and stopped by src/test/postfix/postfix-instance.sh,
- * and delivers all mail for example.org into the Maildir target/postfix/mail/example.org.
+ * from a fresh folder under the system's temporary directory on a free loopback port, started and stopped
+ * by src/test/postfix/postfix-instance.sh, and delivers all mail for example.org into its Maildir
+ * mail/example.org. The folder is outside the checkout because Postfix's daemons run as unprivileged
+ * users, who cannot reach a checkout inside a private directory.
  *
  * <p>Needs root and bash, and either an installed postfix package or apt-get to install it. Without
  * them every test fails with the script's message.
@@ -48,7 +52,7 @@ import org.junit.jupiter.api.Timeout;
 class PostfixTest {
 
     private static final Path SCRIPT = Path.of("src/test/postfix/postfix-instance.sh").toAbsolutePath();
-    private static final Path INSTANCE = Path.of("target/postfix").toAbsolutePath();
+    private static final Path INSTANCE = instanceDirectory();
     private static final Path MAILDIR = INSTANCE.resolve("mail/example.org/new");
     private static final Path MAIL_LOG = INSTANCE.resolve("log/maillog");
     private static final String TRUST_STORE_PASSWORD = "changeit";
@@ -70,6 +74,17 @@ class PostfixTest {
     static void stopPostfix() throws Exception {
         if (Files.exists(INSTANCE.resolve("etc/main.cf"))) {
             runScript(Duration.ofSeconds(25), "stop", INSTANCE.toString());
+        }
+        try (Stream<Path> paths = Files.walk(INSTANCE)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        }
+    }
+
+    private static Path instanceDirectory() {
+        try {
+            return Files.createTempDirectory("posthorn-postfix-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

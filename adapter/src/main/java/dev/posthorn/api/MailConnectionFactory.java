@@ -1,6 +1,7 @@
 package dev.posthorn.api;
 
 import java.io.Serializable;
+import java.util.Optional;
 
 import jakarta.resource.Referenceable;
 
@@ -25,4 +26,15 @@ public interface MailConnectionFactory extends Serializable, Referenceable {
      *         not configured correctly
      */
     MailConnection getConnection() throws MailException;
+
+    /**
+     * Returns the delivery status of a message queued with a transaction, while it is in the spool or shortly after it finished.
+     * Finished messages are remembered in memory, the latest 10,000 per connection factory, until the
+     * adapter restarts; observe {@link MailDeliveryEvent} to keep every outcome.
+     *
+     * @param trackingId the id from {@link SendReceipt#trackingId()}
+     * @return the status, or empty when the message is unknown or finished too long ago
+     * @throws MailException if the connection factory's spool cannot be opened
+     */
+    Optional<DeliveryStatus> findStatus(String trackingId) throws MailException;
 }

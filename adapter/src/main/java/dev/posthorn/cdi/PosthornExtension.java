@@ -14,6 +14,7 @@ import javax.naming.NamingException;
 import dev.posthorn.api.AccessTokenProvider;
 import dev.posthorn.api.MailConnectionFactory;
 import dev.posthorn.api.MailFactory;
+import dev.posthorn.delivery.DeliveryEvents;
 import dev.posthorn.smtp.AccessTokens;
 import jakarta.enterprise.context.Dependent;
 import jakarta.enterprise.event.Observes;
@@ -38,7 +39,10 @@ import jakarta.enterprise.inject.spi.ProcessInjectionPoint;
  * <p>A resource adapter's own beans are not visible to separately deployed applications, so the
  * application registers this extension by bundling the {@code posthorn-adapter} jar with classifier
  * {@code cdi}. A bean the application defines itself for the same qualifier takes precedence. In the
- * other direction the extension hands the application's {@code AccessTokenProvider} beans to the adapter.
+ * other direction the extension hands the application's {@code AccessTokenProvider} beans to the adapter,
+ * routes delivery events of the application's queued mail to its observers, and looks up its factories
+ * once at deployment, so that mail an earlier run left in their spools is delivered without waiting for
+ * the application's first use.
  */
 public class PosthornExtension implements Extension {
 
@@ -50,6 +54,7 @@ public class PosthornExtension implements Extension {
     private final Set<Bean<?>> tokenProviderBeans = ConcurrentHashMap.newKeySet();
     private final Map<String, AccessTokenProvider> tokenProviders = new ConcurrentHashMap<>();
     private volatile boolean defaultDefinedByApplication;
+    private volatile String eventApplication;
 
     void collectInjectionPoints(@Observes ProcessInjectionPoint<?, ?> event) {
         InjectionPoint point = event.getInjectionPoint();
@@ -97,6 +102,50 @@ public class PosthornExtension implements Extension {
     void unregisterTokenProviders(@Observes BeforeShutdown event) {
         tokenProviders.forEach(AccessTokens::unregister);
         tokenProviders.clear();
+    }
+
+    /** Routes delivery events of mail this application queued to its observers. */
+    void registerEventSink(@Observes AfterDeploymentValidation event, BeanManager beans) {
+        String application = applicationName();
+        if (application == null) {
+            LOG.log(Level.FINE, "Posthorn: no application name found; delivery events are not fired");
+            return;
+        }
+        ClassLoader classLoader = Thread.currentThread().getContextClassLoader();
+        DeliveryEvents.register(application, classLoader, mailEvent -> beans.getEvent().fire(mailEvent));
+        eventApplication = application;
+    }
+
+    void unregisterEventSink(@Observes BeforeShutdown event) {
+        if (eventApplication != null) {
+            DeliveryEvents.unregister(eventApplication);
+            eventApplication = null;
+        }
+    }
+
+    /**
+     * Looks up the factories this application injects, so their spools open and resume delivery now. A
+     * factory that cannot be looked up yet is skipped: its first injection reports the problem.
+     */
+    void openFactories(@Observes AfterDeploymentValidation event) {
+        Set<String> names = new java.util.HashSet<>(requestedNames);
+        names.add(MailConnectionFactory.DEFAULT_JNDI_NAME);
+        for (String name : names) {
+            try {
+                factory(name);
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "Posthorn: factory {0} not opened at deployment: {1}",
+                        new Object[] {name, rootMessage(e)});
+            }
+        }
+    }
+
+    private static String applicationName() {
+        try {
+            return (String) new InitialContext().lookup("java:app/AppName");
+        } catch (NamingException | ClassCastException e) {
+            return null;
+        }
     }
 
     void addFactoryBeans(@Observes AfterBeanDiscovery event) {

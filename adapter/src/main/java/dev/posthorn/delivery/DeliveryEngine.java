@@ -1,111 +1,396 @@
 package dev.posthorn.delivery;
 
+import java.time.Instant;
 import java.util.List;
+import java.util.Timer;
+import java.util.TimerTask;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import dev.posthorn.api.DeliveryState;
+import dev.posthorn.api.MailDeferred;
+import dev.posthorn.api.MailDeliveryEvent;
 import dev.posthorn.api.MailException;
+import dev.posthorn.api.MailExpired;
+import dev.posthorn.api.MailFailed;
+import dev.posthorn.api.MailSent;
 import dev.posthorn.api.SendReceipt;
+import dev.posthorn.spool.Spool;
 import jakarta.resource.spi.work.Work;
 import jakarta.resource.spi.work.WorkException;
 import jakarta.resource.spi.work.WorkManager;
 
 /**
- * Delivers messages released by committed transactions on container threads, one task per message, so
- * that SMTP I/O never runs on the caller's thread or inside its transaction.
+ * Delivers the committed messages of one {@link Spool} on container threads, at most
+ * {@code maxConcurrent} at a time, retrying transient failures with exponential backoff.
  *
- * <p>Tasks run in the sending application's context when the caller supplies an executor for it (a
- * managed executor), and otherwise on the JCA work manager. The application's context matters because
- * the container's pool hands a free connection only to a request from the same kind of component: a
- * request without component context would make a full pool replace a free connection instead of
- * reusing it.
+ * <p>The backlog stays in the spool: the engine claims a message only when a delivery slot is free, so
+ * the heap never contains more than {@code maxConcurrent} messages' content. A delivery runs in the sending
+ * component's context when the message carries an executor for it (the container's pool reuses free
+ * connections only for a matching context), and otherwise on the JCA work manager. A timer from the
+ * bootstrap context wakes the engine when the next deferred message is due; nothing waits in a loop.
  */
-public final class DeliveryEngine {
+public final class DeliveryEngine implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(DeliveryEngine.class.getName());
 
-    /** Sends one message over a pooled connection, outside any transaction. */
+    /** Delay before claiming again after the container rejected a delivery task. */
+    private static final long REJECTED_TASK_PAUSE_MILLIS = 1_000;
+
+    /** Sends one message over a connection, outside any transaction. */
     @FunctionalInterface
     public interface Sender {
         SendReceipt send(OutgoingMessage message) throws MailException;
     }
 
     private final String name;
+    private final Spool spool;
+    private final RetryPolicy policy;
+    private final int maxConcurrent;
     private final WorkManager workManager;
-    private final Sender sender;
+    private final Timer timer;
+    private final LongSupplier clock;
+    private volatile Sender sender;
+    private final MailQueueMonitor monitor = new MailQueueMonitor(this);
 
-    public DeliveryEngine(String name, WorkManager workManager, Sender sender) {
+    private final Object slots = new Object();
+    private int busy;
+    private boolean stopping;
+    private TimerTask wakeUp;
+    private long wakeUpAt = Long.MAX_VALUE;
+
+    private final AtomicLong sent = new AtomicLong();
+    private final AtomicLong deferred = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong expired = new AtomicLong();
+
+    public DeliveryEngine(String name, Spool spool, RetryPolicy policy, int maxConcurrent, WorkManager workManager,
+                          Timer timer, Sender sender) {
+        this(name, spool, policy, maxConcurrent, workManager, timer, sender, System::currentTimeMillis);
+    }
+
+    DeliveryEngine(String name, Spool spool, RetryPolicy policy, int maxConcurrent, WorkManager workManager,
+                   Timer timer, Sender sender, LongSupplier clock) {
         this.name = name;
+        this.spool = spool;
+        this.policy = policy;
+        this.maxConcurrent = maxConcurrent;
         this.workManager = workManager;
+        this.timer = timer;
         this.sender = sender;
+        this.clock = clock;
+        applyUncertainPolicyToInterrupted();
+    }
+
+    public Spool spool() {
+        return spool;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Registers this engine's {@link MailQueueMXBean} in the platform MBean server. */
+    public void registerMonitor() {
+        monitor.register();
+    }
+
+    /** Replaces the sender, for example once the container's connection manager is known. */
+    public void useSender(Sender replacement) {
+        this.sender = replacement;
+    }
+
+    /** Claims and starts every due message that fits in the free delivery slots. */
+    public void wake() {
+        while (true) {
+            Spool.Claim claim;
+            synchronized (slots) {
+                if (stopping || busy >= maxConcurrent) {
+                    return;
+                }
+                claim = spool.claimDue(clock.getAsLong());
+                if (claim == null) {
+                    scheduleWakeUp(spool.nextDueAt());
+                    return;
+                }
+                busy++;
+            }
+            if (!start(claim)) {
+                return;
+            }
+        }
+    }
+
+    public long sentCount() {
+        return sent.get();
+    }
+
+    public long deferredCount() {
+        return deferred.get();
+    }
+
+    public long failedCount() {
+        return failed.get();
+    }
+
+    public long expiredCount() {
+        return expired.get();
+    }
+
+    public int busySlots() {
+        synchronized (slots) {
+            return busy;
+        }
     }
 
     /**
-     * Schedules delivery of each message; returns without waiting for any of them.
-     *
-     * @param applicationExecutor runs tasks in the sending application's context, or {@code null} to use
-     *        the work manager
+     * Stops claiming messages and waits up to {@code timeoutMillis} for deliveries in progress; what is left
+     * stays in the spool for the next start. Then closes the spool.
      */
-    public void submit(List<OutgoingMessage> messages, Executor applicationExecutor) {
-        for (OutgoingMessage message : messages) {
-            try {
-                if (applicationExecutor != null) {
-                    applicationExecutor.execute(new DeliveryWork(message));
-                } else {
-                    workManager.scheduleWork(new DeliveryWork(message));
-                }
-            } catch (WorkException | RejectedExecutionException e) {
-                // NOTE: the message exists only in memory until a durable spool stores it, so a rejected
-                // work item loses it. The log line names it so that an operator can resend.
-                LOG.log(Level.SEVERE, "{0}: the container rejected the delivery task for {1}: {2}",
-                        new Object[] {name, message, e.getMessage()});
-                LOG.log(Level.FINE, name + ": work rejected", e);
+    public void close(long timeoutMillis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        synchronized (slots) {
+            stopping = true;
+            if (wakeUp != null) {
+                wakeUp.cancel();
             }
+            while (busy > 0) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    LOG.log(Level.WARNING, "{0}: {1} deliveries still running after {2} ms; they stay in the "
+                            + "spool and are tried again after the next start", new Object[] {name, busy, timeoutMillis});
+                    break;
+                }
+                try {
+                    slots.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        timer.cancel();
+        monitor.unregister();
+        spool.close();
+        LOG.log(Level.INFO, "{0}: delivery stopped; spool {1} closed", new Object[] {name, spool.directory()});
+    }
+
+    @Override
+    public void close() {
+        close(0);
+    }
+
+    private boolean start(Spool.Claim claim) {
+        Runnable task = () -> deliver(claim);
+        try {
+            Executor executor = claim.executor();
+            if (executor != null) {
+                executor.execute(task);
+            } else {
+                workManager.scheduleWork(new DeliveryWork(task, claim));
+            }
+            return true;
+        } catch (WorkException | RejectedExecutionException e) {
+            LOG.log(Level.WARNING, "{0}: the container rejected the delivery task for {1} ({2}); it stays queued "
+                    + "and is claimed again in {3} ms", new Object[] {name, claim.message(), e.getMessage(),
+                    REJECTED_TASK_PAUSE_MILLIS});
+            spool.abandon(claim);
+            synchronized (slots) {
+                busy--;
+                scheduleWakeUp(clock.getAsLong() + REJECTED_TASK_PAUSE_MILLIS);
+            }
+            return false;
         }
     }
 
-    private void deliver(OutgoingMessage message) {
+    private void deliver(Spool.Claim claim) {
+        try {
+            judge(claim);
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, name + ": delivery of " + claim.message() + " failed unexpectedly; it stays "
+                    + "queued and is tried again later", e);
+            safely(() -> spool.defer(claim, claim.message().recipients(), claim.results() == null ? List.of()
+                    : claim.results(), clock.getAsLong() + policy.delayAfter(claim.attempt()),
+                    String.valueOf(e), false));
+        } finally {
+            synchronized (slots) {
+                busy--;
+                slots.notifyAll();
+            }
+            wake();
+        }
+    }
+
+    private void judge(Spool.Claim claim) {
+        OutgoingMessage message = claim.message();
+        if (claim.queuedAt() + policy.maxLifetimeMillis() <= clock.getAsLong()) {
+            expire(claim, AttemptOutcome.notAttempted(claim.allRecipients(), claim.results()), claim.attempt() - 1);
+            return;
+        }
+        AttemptOutcome outcome;
         try {
             SendReceipt receipt = sender.send(message);
-            LOG.log(Level.FINE, "{0}: delivered {1} with outcome {2}",
-                    new Object[] {name, message, receipt.outcome()});
-            if (receipt.outcome() == SendReceipt.Outcome.PARTIAL) {
-                LOG.log(Level.WARNING, "{0}: {1} was rejected for {2}",
-                        new Object[] {name, message, receipt.rejectedRecipients()});
-            }
+            outcome = AttemptOutcome.of(claim.allRecipients(), claim.results(), receipt);
         } catch (MailException e) {
-            // TODO: retry transient failures with backoff from the durable spool; until then the
-            // failure is final and logged with the ids needed to resend.
-            LOG.log(Level.SEVERE, "{0}: delivery of {1} after commit failed ({2}): {3}",
-                    new Object[] {name, message, e.getKind(), e.getMessage()});
-            LOG.log(Level.FINE, name + ": delivery failure", e);
-        } catch (RuntimeException e) {
-            LOG.log(Level.SEVERE, name + ": delivery of " + message + " after commit failed unexpectedly", e);
+            outcome = AttemptOutcome.of(claim.allRecipients(), claim.results(), message.recipients(), e);
+        }
+        if (outcome.remaining().isEmpty()) {
+            finish(claim, outcome);
+        } else if (outcome.uncertain()) {
+            uncertain(claim, outcome);
+        } else if (outcome.followUpNow()) {
+            LOG.log(Level.FINE, "{0}: {1} accepted for some recipients; {2} more in a follow-up transaction",
+                    new Object[] {name, message, outcome.remaining().size()});
+            spool.defer(claim, outcome.remaining(), outcome.results(), clock.getAsLong(), outcome.error(), false);
+        } else {
+            retryLater(claim, outcome);
         }
     }
 
-    private final class DeliveryWork implements Work {
-        private final OutgoingMessage message;
+    private void finish(Spool.Claim claim, AttemptOutcome outcome) {
+        DeliveryState state = outcome.finalState();
+        spool.finish(claim, state, claim.attempt(), outcome.results(), outcome.error());
+        OutgoingMessage message = claim.message();
+        if (state == DeliveryState.FAILED) {
+            failed.incrementAndGet();
+            LOG.log(Level.WARNING, "{0}: {1} failed permanently after {2} attempt(s) ({3}): {4}",
+                    new Object[] {name, message, claim.attempt(), outcome.kind(), outcome.error()});
+            fire(claim, new MailFailed(name, message.trackingId(), message.messageId(), outcome.results(),
+                    outcome.kind(), outcome.error()));
+        } else {
+            sent.incrementAndGet();
+            if (state == DeliveryState.PARTIAL) {
+                LOG.log(Level.WARNING, "{0}: {1} delivered to some recipients only: {2}",
+                        new Object[] {name, message, outcome.error()});
+            } else {
+                LOG.log(Level.FINE, "{0}: {1} delivered after {2} attempt(s)",
+                        new Object[] {name, message, claim.attempt()});
+            }
+            fire(claim, new MailSent(name, message.trackingId(), message.messageId(), outcome.results(),
+                    claim.attempt()));
+        }
+    }
 
-        DeliveryWork(OutgoingMessage message) {
-            this.message = message;
+    private void uncertain(Spool.Claim claim, AttemptOutcome outcome) {
+        OutgoingMessage message = claim.message();
+        if (policy.uncertainPolicy() == RetryPolicy.UncertainPolicy.HOLD) {
+            LOG.log(Level.WARNING, "{0}: the server may have accepted {1} ({2}); holding it for an operator to "
+                    + "release or delete (uncertainDeliveryPolicy=HOLD)", new Object[] {name, message, outcome.error()});
+            spool.defer(claim, outcome.remaining(), outcome.results(), clock.getAsLong(), outcome.error(), true);
+            deferred.incrementAndGet();
+            fire(claim, new MailDeferred(name, message.trackingId(), message.messageId(), outcome.results(),
+                    outcome.kind(), outcome.error(), null));
+            return;
+        }
+        LOG.log(Level.WARNING, "{0}: the server may have accepted {1} ({2}); it is sent again with the same "
+                + "Message-ID (uncertainDeliveryPolicy=RESEND)", new Object[] {name, message, outcome.error()});
+        retryLater(claim, outcome);
+    }
+
+    private void retryLater(Spool.Claim claim, AttemptOutcome outcome) {
+        OutgoingMessage message = claim.message();
+        long now = clock.getAsLong();
+        long deadline = claim.queuedAt() + policy.maxLifetimeMillis();
+        if (now >= deadline) {
+            expire(claim, outcome, claim.attempt());
+            return;
+        }
+        long next = Math.min(now + policy.delayAfter(claim.attempt()), deadline);
+        spool.defer(claim, outcome.remaining(), outcome.results(), next, outcome.error(), false);
+        deferred.incrementAndGet();
+        LOG.log(Level.WARNING, "{0}: attempt {1} of {2} failed transiently ({3}); next attempt in {4} s for {5} "
+                + "recipient(s): {6}", new Object[] {name, claim.attempt(), message, outcome.kind(),
+                (next - now + 999) / 1000, outcome.remaining().size(), outcome.error()});
+        fire(claim, new MailDeferred(name, message.trackingId(), message.messageId(), outcome.results(),
+                outcome.kind(), outcome.error(), Instant.ofEpochMilli(next)));
+    }
+
+    private void expire(Spool.Claim claim, AttemptOutcome outcome, int attempts) {
+        OutgoingMessage message = claim.message();
+        String reason = "not delivered within " + policy.maxLifetimeMillis() + " ms (maxMessageLifetimeMillis); "
+                + "last error: " + (outcome.error() == null ? "none" : outcome.error());
+        spool.finish(claim, DeliveryState.EXPIRED, attempts, outcome.results(), reason);
+        expired.incrementAndGet();
+        LOG.log(Level.WARNING, "{0}: {1} expired after {2} attempt(s): {3}",
+                new Object[] {name, message, attempts, reason});
+        fire(claim, new MailExpired(name, message.trackingId(), message.messageId(), outcome.results(), reason));
+    }
+
+    private void fire(Spool.Claim claim, MailDeliveryEvent event) {
+        DeliveryEvents.fire(claim.application(), event);
+    }
+
+    /** Arms the timer for {@code dueAt} unless it is already armed for that time or earlier. */
+    private void scheduleWakeUp(long dueAt) {
+        if (dueAt == Long.MAX_VALUE || stopping || (wakeUp != null && wakeUpAt <= dueAt && wakeUpAt > clock.getAsLong())) {
+            return;
+        }
+        if (wakeUp != null) {
+            wakeUp.cancel();
+        }
+        wakeUpAt = dueAt;
+        wakeUp = new TimerTask() {
+            @Override
+            public void run() {
+                wake();
+            }
+        };
+        try {
+            timer.schedule(wakeUp, Math.max(0, dueAt - clock.getAsLong()));
+        } catch (IllegalStateException e) {
+            LOG.log(Level.FINE, "{0}: timer cancelled; no wake-up scheduled", name);
+        }
+    }
+
+    private void applyUncertainPolicyToInterrupted() {
+        for (String trackingId : spool.interruptedAtOpen()) {
+            if (policy.uncertainPolicy() == RetryPolicy.UncertainPolicy.HOLD && spool.hold(trackingId)) {
+                LOG.log(Level.WARNING, "{0}: message {1} was being delivered when the server stopped and may have "
+                        + "reached the server; holding it for an operator (uncertainDeliveryPolicy=HOLD)",
+                        new Object[] {name, trackingId});
+            } else {
+                LOG.log(Level.WARNING, "{0}: message {1} was being delivered when the server stopped and may have "
+                        + "reached the server; sending it again with the same Message-ID "
+                        + "(uncertainDeliveryPolicy=RESEND)", new Object[] {name, trackingId});
+            }
+        }
+    }
+
+    private void safely(Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, name + ": could not record a delivery result in the spool", e);
+        }
+    }
+
+    private static final class DeliveryWork implements Work {
+        private final Runnable task;
+        private final Spool.Claim claim;
+
+        DeliveryWork(Runnable task, Spool.Claim claim) {
+            this.task = task;
+            this.claim = claim;
         }
 
         @Override
         public void run() {
-            deliver(message);
+            task.run();
         }
 
-        /** Nothing to interrupt: the socket timeouts bound the send. */
+        /** Nothing to interrupt: the socket timeouts bound the attempt. */
         @Override
         public void release() {
         }
 
         @Override
         public String toString() {
-            return "Posthorn delivery of " + message + " for " + name;
+            return "Posthorn delivery of " + claim.message();
         }
     }
 }

@@ -1,10 +1,12 @@
 package dev.posthorn.outbound;
 
+import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import javax.naming.Reference;
 
+import dev.posthorn.api.DeliveryStatus;
 import dev.posthorn.api.FailureKind;
 import dev.posthorn.api.MailConnection;
 import dev.posthorn.api.MailConnectionFactory;
@@ -36,6 +38,15 @@ public final class MailConnectionFactoryImpl implements MailConnectionFactory {
             throw new MailException(FailureKind.TRANSIENT, managedFactory.name()
                     + ": no mail connection available from the pool: " + e.getMessage()
                     + ". Check the pool's maximum size and maximum wait time, and close every connection after use", e);
+        }
+    }
+
+    @Override
+    public Optional<DeliveryStatus> findStatus(String trackingId) throws MailException {
+        try {
+            return managedFactory.deliveryEngine().spool().status(trackingId);
+        } catch (ResourceException e) {
+            throw new MailException(FailureKind.CONFIGURATION, managedFactory.name() + ": " + e.getMessage(), e);
         }
     }
 

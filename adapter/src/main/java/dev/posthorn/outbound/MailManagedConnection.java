@@ -1,9 +1,9 @@
 package dev.posthorn.outbound;
 
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
@@ -12,11 +12,14 @@ import java.util.logging.Logger;
 import javax.security.auth.Subject;
 import javax.transaction.xa.XAResource;
 
+import dev.posthorn.api.FailureKind;
 import dev.posthorn.api.MailException;
 import dev.posthorn.api.RecipientStatus;
 import dev.posthorn.api.SendReceipt;
+import dev.posthorn.delivery.DeliveryEngine;
 import dev.posthorn.delivery.OutgoingMessage;
 import dev.posthorn.smtp.SmtpConnection;
+import dev.posthorn.spool.BranchId;
 import jakarta.mail.internet.MimeMessage;
 import jakarta.resource.NotSupportedException;
 import jakarta.resource.ResourceException;
@@ -53,6 +56,11 @@ public final class MailManagedConnection implements ManagedConnection {
     MailManagedConnection(MailManagedConnectionFactory factory, SmtpConnection smtp) {
         this.factory = factory;
         this.smtp = smtp;
+    }
+
+    /** Returns the delivery engine of the factory's spool; see {@link MailManagedConnectionFactory#deliveryEngine()}. */
+    DeliveryEngine engine() throws ResourceException {
+        return factory.deliveryEngine();
     }
 
     String name() {
@@ -178,11 +186,13 @@ public final class MailManagedConnection implements ManagedConnection {
         }
     }
 
-    /** Creates a branch; called on the application's thread, whose context delivery will run in. */
-    TransactionBranch newBranch(boolean xaEnlisted) {
-        Executor applicationExecutor = factory.applicationContextExecutor();
-        return new TransactionBranch(name(), xaEnlisted,
-                released -> factory.deliveryEngine().submit(released, applicationExecutor));
+    /**
+     * Creates a branch, or with a {@code null} id one for a transaction this connection is not enlisted
+     * in. Called on the application's thread, whose context delivery will run in.
+     */
+    TransactionBranch newBranch(BranchId id) throws ResourceException {
+        return new TransactionBranch(name(), id, engine(), factory.applicationName(),
+                factory.applicationContextExecutor());
     }
 
     void handleClosed(MailConnectionHandle handle) {
@@ -194,12 +204,18 @@ public final class MailManagedConnection implements ManagedConnection {
         }
     }
 
-    private void enqueue(TransactionBranch branch, OutgoingMessage outgoing) {
+    private void enqueue(TransactionBranch branch, OutgoingMessage outgoing) throws MailException {
         TransactionSynchronizationRegistry registry = factory.transactionRegistry();
         if (registry != null && branch.claimSynchronization()) {
             registry.registerInterposedSynchronization(branch);
         }
-        branch.add(outgoing);
+        try {
+            branch.add(outgoing);
+        } catch (UncheckedIOException | IllegalStateException e) {
+            throw new MailException(FailureKind.CONFIGURATION, name() + ": " + outgoing + " could not be written to "
+                    + "the mail spool: " + e.getMessage() + ". Check free space and permissions of the spool directory",
+                    e);
+        }
         LOG.log(Level.FINE, "{0}: {1} queued until the transaction completes", new Object[] {name(), outgoing});
     }
 
@@ -208,7 +224,7 @@ public final class MailManagedConnection implements ManagedConnection {
      * configured without transaction support, or {@code null} outside a transaction. The
      * synchronization alone then keeps the messages until commit.
      */
-    private TransactionBranch unenlistedBranch() {
+    private TransactionBranch unenlistedBranch() throws MailException {
         TransactionSynchronizationRegistry registry = factory.transactionRegistry();
         if (registry == null || registry.getTransactionKey() == null) {
             return null;
@@ -217,7 +233,11 @@ public final class MailManagedConnection implements ManagedConnection {
         TransactionBranch branch = (TransactionBranch) registry.getResource(key);
         if (branch == null) {
             factory.warnNotEnlisted();
-            branch = newBranch(false);
+            try {
+                branch = newBranch(null);
+            } catch (ResourceException e) {
+                throw new MailException(FailureKind.CONFIGURATION, name() + ": " + e.getMessage(), e);
+            }
             registry.putResource(key, branch);
         }
         return branch;

@@ -1,5 +1,6 @@
 package dev.posthorn.outbound;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -21,6 +22,7 @@ import dev.posthorn.api.MailConnectionFactory;
 import dev.posthorn.api.MailException;
 import dev.posthorn.api.SendReceipt;
 import dev.posthorn.delivery.DeliveryEngine;
+import dev.posthorn.delivery.RetryPolicy;
 import dev.posthorn.delivery.MessagePreparer;
 import dev.posthorn.delivery.OutgoingMessage;
 import dev.posthorn.smtp.AuthenticationGate;
@@ -28,6 +30,7 @@ import dev.posthorn.smtp.SmtpConnection;
 import dev.posthorn.smtp.SmtpSettings;
 import dev.posthorn.smtp.TransportSecurity;
 import dev.posthorn.smtp.TrustStores;
+import dev.posthorn.spool.Spool;
 import jakarta.enterprise.concurrent.ContextService;
 import jakarta.enterprise.concurrent.ManagedExecutorService;
 import jakarta.mail.internet.AddressException;
@@ -74,9 +77,18 @@ public class MailManagedConnectionFactory
     static final String DEFAULT_TLS_PROTOCOLS = "TLSv1.3 TLSv1.2";
     static final String DEFAULT_TRUST_STORE_TYPE = "PKCS12";
     static final long DEFAULT_AUTH_FAILURE_BACKOFF_MILLIS = 60_000;
+    static final int DEFAULT_MAX_CONCURRENT_DELIVERIES = 4;
+    static final long DEFAULT_RETRY_INITIAL_DELAY_MILLIS = 30_000;
+    static final long DEFAULT_RETRY_MAX_DELAY_MILLIS = 900_000;
+    static final long DEFAULT_MAX_MESSAGE_LIFETIME_MILLIS = 86_400_000;
+    static final String DEFAULT_UNCERTAIN_DELIVERY_POLICY = "RESEND";
+    static final long DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 10_000;
+    /** Folder under the server instance's directory that contains one spool per connection factory. */
+    static final String SPOOL_FOLDER = "posthorn-spool";
 
     private static final String MANAGED_EXECUTOR_NAME = "java:comp/DefaultManagedExecutorService";
     private static final String CONTEXT_SERVICE_NAME = "java:comp/DefaultContextService";
+    private static final String APPLICATION_NAME = "java:app/AppName";
 
     /** JNDI names of the container's scheduled executor, used for Angus Mail's write timeouts. */
     private static final String[] SCHEDULED_EXECUTOR_NAMES = {
@@ -198,6 +210,49 @@ public class MailManagedConnectionFactory
             + "rejected. Set true only inside a trusted network."})
     private Boolean allowPlaintextAuth = Boolean.FALSE;
 
+    @ConfigProperty(description = {
+        "Directory of the durable spool that holds mail queued with transactions until it is delivered. "
+            + "Default: posthorn-spool/<spool name> under the server instance's directory, where the spool name "
+            + "is the name property, or user@host_port when name is not set. Each connection pool needs its "
+            + "own directory; set name or this property so it stays the same when the host changes."})
+    private String spoolDirectory;
+
+    @ConfigProperty(defaultValue = "4", description = {
+        "Maximum number of queued messages delivered at the same time by this connection factory. Keep it at "
+            + "or below the pool's maximum size. The rest waits in the spool, not in memory. Default 4. "
+            + "Range 1-1000."})
+    private Integer maxConcurrentDeliveries = DEFAULT_MAX_CONCURRENT_DELIVERIES;
+
+    @ConfigProperty(defaultValue = "30000", description = {
+        "Delay in milliseconds before the first retry of a queued message after a transient failure (4xx "
+            + "reply, connection failure, timeout). Each further retry waits twice as long, up to "
+            + "retryMaxDelayMillis. Default 30000. Range 1-86400000."})
+    private Long retryInitialDelayMillis = DEFAULT_RETRY_INITIAL_DELAY_MILLIS;
+
+    @ConfigProperty(defaultValue = "900000", description = {
+        "Maximum delay in milliseconds between two retries of a queued message. Default 900000 (15 minutes). "
+            + "Range 1-86400000, at least retryInitialDelayMillis."})
+    private Long retryMaxDelayMillis = DEFAULT_RETRY_MAX_DELAY_MILLIS;
+
+    @ConfigProperty(defaultValue = "86400000", description = {
+        "Time in milliseconds after the commit within which a queued message may still be delivered; after "
+            + "it the message expires and a MailExpired event is fired. Default 86400000 (24 hours). "
+            + "Range 1000-2592000000."})
+    private Long maxMessageLifetimeMillis = DEFAULT_MAX_MESSAGE_LIFETIME_MILLIS;
+
+    @ConfigProperty(defaultValue = DEFAULT_UNCERTAIN_DELIVERY_POLICY, description = {
+        "What to do with a queued message when the server may or may not have accepted it: the reply to "
+            + "the final dot never arrived, or the server stopped during its delivery. RESEND (default) "
+            + "sends it again with the same Message-ID, so a duplicate is possible but nothing is lost. HOLD "
+            + "keeps it in the spool until an operator releases or deletes it through JMX."})
+    private String uncertainDeliveryPolicy = DEFAULT_UNCERTAIN_DELIVERY_POLICY;
+
+    @ConfigProperty(defaultValue = "10000", description = {
+        "Time in milliseconds that undeployment or server shutdown waits for deliveries in progress. "
+            + "Messages not delivered by then stay in the spool and are sent after the next start. "
+            + "Default 10000. Range 0-600000."})
+    private Long shutdownTimeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
+
     private transient MailResourceAdapter resourceAdapter;
     private transient PrintWriter logWriter;
     private transient volatile SmtpSettings settings;
@@ -219,6 +274,12 @@ public class MailManagedConnectionFactory
     public Object createConnectionFactory(ConnectionManager manager) throws ResourceException {
         settings();
         this.connectionManager = manager;
+        if (resourceAdapter != null) {
+            // Opening the spool here resumes delivery of what an earlier run left, as soon as the pool is used.
+            DeliveryEngine engine = deliveryEngine();
+            engine.useSender(this::sendPooled);
+            engine.wake();
+        }
         return new MailConnectionFactoryImpl(this, manager);
     }
 
@@ -231,8 +292,15 @@ public class MailManagedConnectionFactory
     @Override
     public ManagedConnection createManagedConnection(Subject subject, ConnectionRequestInfo requestInfo)
             throws ResourceException {
-        return new MailManagedConnection(this,
-                new SmtpConnection(settings(), writeTimeoutExecutor(), authenticationGate()));
+        if (resourceAdapter != null) {
+            // Recovery by the transaction manager starts here too: the spool it reads must be open.
+            deliveryEngine();
+        }
+        return new MailManagedConnection(this, newSmtpConnection());
+    }
+
+    private SmtpConnection newSmtpConnection() throws InvalidPropertyException {
+        return new SmtpConnection(settings(), writeTimeoutExecutor(), authenticationGate());
     }
 
     /** Returns a free connection of this factory, or {@code null} so that the container creates one. */
@@ -336,18 +404,58 @@ public class MailManagedConnectionFactory
         return current;
     }
 
-    DeliveryEngine deliveryEngine() {
+    /**
+     * Returns the delivery engine of this factory's spool, opening the spool and resuming its delivery on
+     * first use.
+     *
+     * @throws ResourceException if the spool directory cannot be used
+     */
+    DeliveryEngine deliveryEngine() throws ResourceException {
         DeliveryEngine current = deliveryEngine;
         if (current == null) {
             synchronized (this) {
                 current = deliveryEngine;
                 if (current == null) {
-                    current = new DeliveryEngine(name(), requireAdapter().workManager(), this::sendPooled);
+                    current = openEngine();
                     deliveryEngine = current;
                 }
             }
         }
         return current;
+    }
+
+    private DeliveryEngine openEngine() throws ResourceException {
+        SmtpSettings current = settings();
+        Path directory = spoolPath();
+        RetryPolicy policy = new RetryPolicy(retryInitialDelayMillis, retryMaxDelayMillis, maxMessageLifetimeMillis,
+                RetryPolicy.UncertainPolicy.valueOf(uncertainDeliveryPolicy));
+        MailResourceAdapter adapter = requireAdapter();
+        try {
+            DeliveryEngine engine = adapter.engine(directory, shutdownTimeoutMillis, timer -> {
+                Spool spool = Spool.open(current.name(), directory);
+                DeliveryEngine created = new DeliveryEngine(current.name(), spool, policy, maxConcurrentDeliveries,
+                        adapter.workManager(), timer, this::sendWithoutPool);
+                created.registerMonitor();
+                return created;
+            });
+            engine.wake();
+            return engine;
+        } catch (IOException | RuntimeException e) {
+            throw invalid("spoolDirectory", directory, "the mail spool cannot be opened (" + e.getMessage()
+                    + "); make the directory writable for the server, or set spoolDirectory to one that is");
+        }
+    }
+
+    /** Returns the spool directory: the configured one, or one under the server instance's directory. */
+    Path spoolPath() throws InvalidPropertyException {
+        if (spoolDirectory != null) {
+            return Path.of(spoolDirectory).toAbsolutePath().normalize();
+        }
+        String instanceRoot = System.getProperty("com.sun.aas.instanceRoot");
+        Path base = instanceRoot != null ? Path.of(instanceRoot)
+                : Path.of(System.getProperty("user.home"), ".posthorn");
+        String spoolName = (name != null ? name : settings().name()).replaceAll("[^A-Za-z0-9._@-]", "_");
+        return base.resolve(SPOOL_FOLDER).resolve(spoolName).toAbsolutePath().normalize();
     }
 
     /**
@@ -374,6 +482,14 @@ public class MailManagedConnectionFactory
                     new Object[] {name(), e.getMessage()});
             return null;
         }
+    }
+
+    /**
+     * Returns the name of the calling application, for routing delivery events to it, or {@code null}
+     * outside an application component. Call it on the application's thread.
+     */
+    String applicationName() {
+        return lookup(APPLICATION_NAME, String.class);
     }
 
     private <T> T lookup(String jndiName, Class<T> type) {
@@ -413,6 +529,24 @@ public class MailManagedConnectionFactory
         }
     }
 
+    /**
+     * Delivers a message left by an earlier run before any application used the pool, so that no
+     * connection manager is known yet, over a connection of its own. This happens only after a restart.
+     */
+    private SendReceipt sendWithoutPool(OutgoingMessage message) throws MailException {
+        SmtpConnection connection;
+        try {
+            connection = newSmtpConnection();
+        } catch (InvalidPropertyException e) {
+            throw new MailException(FailureKind.CONFIGURATION, name() + ": " + e.getMessage(), e);
+        }
+        try {
+            return connection.send(message);
+        } finally {
+            connection.close();
+        }
+    }
+
     private MailResourceAdapter requireAdapter() {
         MailResourceAdapter adapter = resourceAdapter;
         if (adapter == null) {
@@ -435,6 +569,10 @@ public class MailManagedConnectionFactory
             throw invalid("maxConnectionAgeMillis", maxConnectionAgeMillis, "use at least 1000");
         }
         parsedFromAddress();
+        if (retryMaxDelayMillis < retryInitialDelayMillis) {
+            throw invalid("retryMaxDelayMillis", retryMaxDelayMillis, "it is shorter than retryInitialDelayMillis ("
+                    + retryInitialDelayMillis + "); use at least that");
+        }
         TransportSecurity security = TransportSecurity.parse("transportSecurity", transportSecurity);
         if (username != null && !security.guaranteesTls() && !allowPlaintextAuth) {
             throw invalid("transportSecurity", transportSecurity, "credentials for user '" + username
@@ -700,6 +838,71 @@ public class MailManagedConnectionFactory
         this.allowPlaintextAuth = Boolean.TRUE.equals(allowPlaintextAuth);
     }
 
+    public String getSpoolDirectory() {
+        return spoolDirectory;
+    }
+
+    public void setSpoolDirectory(String spoolDirectory) {
+        this.spoolDirectory = emptyToNull(spoolDirectory);
+    }
+
+    public Integer getMaxConcurrentDeliveries() {
+        return maxConcurrentDeliveries;
+    }
+
+    public void setMaxConcurrentDeliveries(Integer maxConcurrentDeliveries) {
+        this.maxConcurrentDeliveries = requireRange("maxConcurrentDeliveries", maxConcurrentDeliveries, 1, 1_000);
+    }
+
+    public Long getRetryInitialDelayMillis() {
+        return retryInitialDelayMillis;
+    }
+
+    public void setRetryInitialDelayMillis(Long retryInitialDelayMillis) {
+        this.retryInitialDelayMillis = requireRange("retryInitialDelayMillis", retryInitialDelayMillis, 1,
+                86_400_000);
+    }
+
+    public Long getRetryMaxDelayMillis() {
+        return retryMaxDelayMillis;
+    }
+
+    public void setRetryMaxDelayMillis(Long retryMaxDelayMillis) {
+        this.retryMaxDelayMillis = requireRange("retryMaxDelayMillis", retryMaxDelayMillis, 1, 86_400_000);
+    }
+
+    public Long getMaxMessageLifetimeMillis() {
+        return maxMessageLifetimeMillis;
+    }
+
+    public void setMaxMessageLifetimeMillis(Long maxMessageLifetimeMillis) {
+        this.maxMessageLifetimeMillis = requireRange("maxMessageLifetimeMillis", maxMessageLifetimeMillis, 1_000,
+                2_592_000_000L);
+    }
+
+    public String getUncertainDeliveryPolicy() {
+        return uncertainDeliveryPolicy;
+    }
+
+    public void setUncertainDeliveryPolicy(String uncertainDeliveryPolicy) {
+        String value = requireText("uncertainDeliveryPolicy", uncertainDeliveryPolicy).toUpperCase(java.util.Locale.ROOT);
+        try {
+            RetryPolicy.UncertainPolicy.valueOf(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("Invalid Posthorn property uncertainDeliveryPolicy = '"
+                    + uncertainDeliveryPolicy + "': use RESEND or HOLD");
+        }
+        this.uncertainDeliveryPolicy = value;
+    }
+
+    public Long getShutdownTimeoutMillis() {
+        return shutdownTimeoutMillis;
+    }
+
+    public void setShutdownTimeoutMillis(Long shutdownTimeoutMillis) {
+        this.shutdownTimeoutMillis = requireRange("shutdownTimeoutMillis", shutdownTimeoutMillis, 0, 600_000);
+    }
+
     public String getName() {
         return name;
     }
@@ -755,14 +958,22 @@ public class MailManagedConnectionFactory
                 && Objects.equals(allowPlaintextAuth, that.allowPlaintextAuth)
                 && Objects.equals(authMechanisms, that.authMechanisms)
                 && Objects.equals(accessTokenProvider, that.accessTokenProvider)
-                && Objects.equals(authFailureBackoffMillis, that.authFailureBackoffMillis);
+                && Objects.equals(authFailureBackoffMillis, that.authFailureBackoffMillis)
+                && Objects.equals(spoolDirectory, that.spoolDirectory)
+                && Objects.equals(maxConcurrentDeliveries, that.maxConcurrentDeliveries)
+                && Objects.equals(retryInitialDelayMillis, that.retryInitialDelayMillis)
+                && Objects.equals(retryMaxDelayMillis, that.retryMaxDelayMillis)
+                && Objects.equals(maxMessageLifetimeMillis, that.maxMessageLifetimeMillis)
+                && Objects.equals(uncertainDeliveryPolicy, that.uncertainDeliveryPolicy)
+                && Objects.equals(shutdownTimeoutMillis, that.shutdownTimeoutMillis);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(host, port, transportSecurity, username, connectTimeoutMillis, readTimeoutMillis,
                 writeTimeoutMillis, fromAddress, ehloName, maxMessagesPerConnection, maxConnectionAgeMillis,
-                validateAfterIdleMillis, name, tlsProtocols, trustStorePath, trustStoreType, allowPlaintextAuth);
+                validateAfterIdleMillis, name, tlsProtocols, trustStorePath, trustStoreType, allowPlaintextAuth,
+                spoolDirectory);
     }
 
     @Override

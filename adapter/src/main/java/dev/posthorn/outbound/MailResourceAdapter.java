@@ -1,10 +1,18 @@
 package dev.posthorn.outbound;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Timer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import javax.transaction.xa.XAResource;
 
+import dev.posthorn.delivery.DeliveryEngine;
 import jakarta.resource.NotSupportedException;
 import jakarta.resource.spi.ActivationSpec;
 import jakarta.resource.spi.BootstrapContext;
@@ -18,7 +26,8 @@ import jakarta.transaction.TransactionSynchronizationRegistry;
 /**
  * The Posthorn resource adapter: outbound only. It gives its connection factories the container's
  * work manager, on whose threads mail queued in transactions is delivered, and the transaction
- * synchronization registry.
+ * synchronization registry. It owns one delivery engine per spool directory, shared by every managed
+ * connection factory object that the container creates for the same pool, and stops them on shutdown.
  */
 @Connector(
         displayName = "Posthorn",
@@ -35,6 +44,18 @@ public class MailResourceAdapter implements ResourceAdapter {
     private static final Logger LOG = Logger.getLogger(MailResourceAdapter.class.getName());
 
     private volatile BootstrapContext bootstrapContext;
+    /** Delivery engines by spool directory; guarded by itself. */
+    private final Map<Path, EngineSlot> engines = new HashMap<>();
+
+    /** An engine and how long its shutdown may wait for deliveries in progress. */
+    private record EngineSlot(DeliveryEngine engine, long shutdownTimeoutMillis) {
+    }
+
+    /** Creates the delivery engine of a spool directory. */
+    @FunctionalInterface
+    interface EngineFactory {
+        DeliveryEngine create(Timer timer) throws IOException;
+    }
 
     @Override
     public void start(BootstrapContext context) {
@@ -42,20 +63,57 @@ public class MailResourceAdapter implements ResourceAdapter {
         LOG.log(Level.INFO, "Posthorn resource adapter started");
     }
 
+    /**
+     * Stops every delivery engine: deliveries in progress get their shutdown timeout to finish, and
+     * everything else stays in the spools for the next start.
+     */
     @Override
     public void stop() {
-        // NOTE: deliveries already handed to the work manager finish on their own. Messages of open
-        // transactions are in memory only, so they are lost here until a durable spool exists.
+        List<EngineSlot> running;
+        synchronized (engines) {
+            running = new ArrayList<>(engines.values());
+            engines.clear();
+        }
+        for (EngineSlot slot : running) {
+            try {
+                slot.engine().close(slot.shutdownTimeoutMillis());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "Stopping delivery for " + slot.engine().name() + " failed", e);
+            }
+        }
         LOG.log(Level.INFO, "Posthorn resource adapter stopped");
         bootstrapContext = null;
     }
 
+    /** Returns the engine of {@code spoolDirectory}, creating it with its own timer on first use. */
+    DeliveryEngine engine(Path spoolDirectory, long shutdownTimeoutMillis, EngineFactory factory) throws IOException {
+        synchronized (engines) {
+            EngineSlot slot = engines.get(spoolDirectory);
+            if (slot == null) {
+                BootstrapContext context = requireStarted();
+                Timer timer;
+                try {
+                    timer = context.createTimer();
+                } catch (jakarta.resource.spi.UnavailableException e) {
+                    throw new IOException("The container offers no timer for delivery retries: " + e.getMessage(), e);
+                }
+                slot = new EngineSlot(factory.create(timer), shutdownTimeoutMillis);
+                engines.put(spoolDirectory, slot);
+            }
+            return slot.engine();
+        }
+    }
+
     WorkManager workManager() {
+        return requireStarted().getWorkManager();
+    }
+
+    private BootstrapContext requireStarted() {
         BootstrapContext context = bootstrapContext;
         if (context == null) {
             throw new IllegalStateException("The Posthorn resource adapter is not started");
         }
-        return context.getWorkManager();
+        return context;
     }
 
     /** Returns the registry, or {@code null} when the container offers none. */
@@ -75,7 +133,10 @@ public class MailResourceAdapter implements ResourceAdapter {
         // No endpoint can have been activated.
     }
 
-    /** No branches survive a restart yet, so there is nothing to recover. */
+    /**
+     * Returns none: this method serves message inflow. The container recovers outbound branches through
+     * the XA resources of each connection pool's managed connections, which read the pool's spool.
+     */
     @Override
     public XAResource[] getXAResources(ActivationSpec[] specs) {
         return new XAResource[0];

@@ -2,20 +2,29 @@ package dev.posthorn.outbound;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
+import java.util.concurrent.Executor;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import dev.posthorn.delivery.DeliveryEngine;
 import dev.posthorn.delivery.OutgoingMessage;
+import dev.posthorn.spool.BranchId;
+import dev.posthorn.spool.Spool;
 import jakarta.transaction.Status;
 import jakarta.transaction.Synchronization;
 
 /**
- * The messages sent inside one transaction, held until its outcome is known.
+ * The messages sent inside one transaction, until its outcome is known.
  *
- * <p>When an interposed synchronization is registered, delivery starts in {@code afterCompletion}, after
- * every resource of the global transaction has committed, not when this adapter's own branch commits.
- * Without a synchronization (a branch finished by recovery) the XA commit itself releases the messages.
+ * <p>In an XA branch every message goes to the spool at once; {@code prepare} forces it to the disk and
+ * {@code commit} or {@code rollback} decides it. When an interposed synchronization is registered,
+ * delivery starts in {@code afterCompletion}, after every resource of the global transaction has
+ * committed, not when this adapter's own branch commits. Without a synchronization (a branch finished
+ * by recovery) the XA commit itself releases the messages.
+ *
+ * <p>A pool configured without transaction support is never enlisted. Its messages wait in memory and
+ * reach the spool only in {@code afterCompletion} with a committed status, so a crash between the
+ * commit and that moment loses them. The warning logged for such pools states this.
  */
 final class TransactionBranch implements Synchronization {
 
@@ -24,21 +33,33 @@ final class TransactionBranch implements Synchronization {
     private enum State { ACTIVE, PREPARED, COMMITTED, DONE }
 
     private final String name;
-    private final boolean xaEnlisted;
-    private final Consumer<List<OutgoingMessage>> dispatcher;
-    private final List<OutgoingMessage> messages = new ArrayList<>();
+    private final BranchId id;
+    private final DeliveryEngine engine;
+    private final String application;
+    private final Executor applicationExecutor;
+    private final List<String> spooled = new ArrayList<>();
+    private final List<OutgoingMessage> unenlisted = new ArrayList<>();
     private State state = State.ACTIVE;
     private boolean synchronizationRegistered;
     private boolean completedAsCommitted;
 
     /**
-     * @param xaEnlisted whether an XA commit or rollback decides the outcome; otherwise only the
-     *        synchronization does, for pools configured without transaction support
+     * @param id the XA branch, or {@code null} for a transaction this adapter is not enlisted in, which
+     *        only the synchronization decides
+     * @param application the sending application's name, for delivery events
+     * @param applicationExecutor runs deliveries in the sending component's context, or {@code null}
      */
-    TransactionBranch(String name, boolean xaEnlisted, Consumer<List<OutgoingMessage>> dispatcher) {
+    TransactionBranch(String name, BranchId id, DeliveryEngine engine, String application,
+                      Executor applicationExecutor) {
         this.name = name;
-        this.xaEnlisted = xaEnlisted;
-        this.dispatcher = dispatcher;
+        this.id = id;
+        this.engine = engine;
+        this.application = application;
+        this.applicationExecutor = applicationExecutor;
+    }
+
+    BranchId id() {
+        return id;
     }
 
     synchronized void add(OutgoingMessage message) {
@@ -46,11 +67,12 @@ final class TransactionBranch implements Synchronization {
             throw new IllegalStateException(name + ": the transaction branch is already " + state
                     + "; a message cannot join it");
         }
-        messages.add(message);
-    }
-
-    synchronized boolean isEmpty() {
-        return messages.isEmpty();
+        if (id == null) {
+            unenlisted.add(message);
+        } else {
+            spool().add(message, id, application);
+            spooled.add(message.trackingId());
+        }
     }
 
     /** Returns whether a synchronization still has to be registered for this branch, and notes that it is. */
@@ -60,30 +82,48 @@ final class TransactionBranch implements Synchronization {
         return first;
     }
 
-    synchronized void prepared() {
-        state = State.PREPARED;
+    /** Forces the messages to the disk; returns false when the branch sent none. */
+    boolean prepare() {
+        synchronized (this) {
+            if (spooled.isEmpty()) {
+                state = State.DONE;
+                return false;
+            }
+            state = State.PREPARED;
+        }
+        return spool().prepare(id);
     }
 
-    void committed() {
-        List<OutgoingMessage> released;
+    void committed(boolean onePhase) {
+        boolean waitForCompletion;
         synchronized (this) {
             if (state == State.DONE) {
                 return;
             }
-            boolean waitForCompletion = synchronizationRegistered && !completedAsCommitted;
+            waitForCompletion = synchronizationRegistered && !completedAsCommitted;
             state = waitForCompletion ? State.COMMITTED : State.DONE;
-            released = waitForCompletion ? List.of() : List.copyOf(messages);
         }
-        dispatch(released);
+        spool().commit(id, onePhase, waitForCompletion, applicationExecutor);
+        if (!waitForCompletion) {
+            engine.wake();
+        }
     }
 
-    synchronized void rolledBack() {
-        if (state != State.DONE && !messages.isEmpty()) {
-            LOG.log(Level.FINE, "{0}: transaction rolled back; discarding {1} message(s)",
-                    new Object[] {name, messages.size()});
+    void rolledBack() {
+        synchronized (this) {
+            if (state == State.DONE) {
+                return;
+            }
+            state = State.DONE;
+            if (!spooled.isEmpty() || !unenlisted.isEmpty()) {
+                LOG.log(Level.FINE, "{0}: transaction rolled back; discarding {1} message(s)",
+                        new Object[] {name, spooled.size() + unenlisted.size()});
+            }
+            unenlisted.clear();
         }
-        state = State.DONE;
-        messages.clear();
+        if (id != null) {
+            spool().rollback(id);
+        }
     }
 
     @Override
@@ -93,37 +133,49 @@ final class TransactionBranch implements Synchronization {
 
     @Override
     public void afterCompletion(int status) {
-        List<OutgoingMessage> released = List.of();
-        synchronized (this) {
-            if (status == Status.STATUS_COMMITTED) {
-                completedAsCommitted = true;
-                if (state == State.COMMITTED || (!xaEnlisted && state == State.ACTIVE)) {
-                    state = State.DONE;
-                    released = List.copyOf(messages);
-                } else if (state != State.DONE) {
-                    LOG.log(Level.WARNING, "{0}: transaction completed as committed before this branch "
-                            + "was committed; holding {1} message(s) until the XA commit arrives",
-                            new Object[] {name, messages.size()});
+        if (status == Status.STATUS_COMMITTED) {
+            committedCompletion();
+        } else if (status == Status.STATUS_ROLLEDBACK) {
+            rolledBack();
+        } else {
+            synchronized (this) {
+                if (state != State.DONE) {
+                    // Neither sent blindly nor dropped silently: the XA outcome, or recovery, still decides.
+                    LOG.log(Level.WARNING, "{0}: transaction completed with status {1}; holding message(s) {2} "
+                            + "for the transaction manager's decision", new Object[] {name, status, spooled});
                 }
-            } else if (status == Status.STATUS_ROLLEDBACK) {
-                rolledBack();
-            } else if (state != State.DONE) {
-                // Neither sent blindly nor dropped silently: the XA outcome, if any, still decides.
-                LOG.log(Level.WARNING, "{0}: transaction completed with status {1}; holding {2} message(s) "
-                        + "{3} for the transaction manager's decision",
-                        new Object[] {name, status, messages.size(), trackingIds()});
             }
         }
-        dispatch(released);
     }
 
-    private List<String> trackingIds() {
-        return messages.stream().map(OutgoingMessage::trackingId).toList();
-    }
-
-    private void dispatch(List<OutgoingMessage> released) {
-        if (!released.isEmpty()) {
-            dispatcher.accept(released);
+    private void committedCompletion() {
+        List<OutgoingMessage> toSpool = List.of();
+        List<String> toRelease = List.of();
+        synchronized (this) {
+            completedAsCommitted = true;
+            if (id == null && state == State.ACTIVE) {
+                state = State.DONE;
+                toSpool = List.copyOf(unenlisted);
+                unenlisted.clear();
+            } else if (state == State.COMMITTED) {
+                state = State.DONE;
+                toRelease = List.copyOf(spooled);
+            } else if (state != State.DONE) {
+                LOG.log(Level.WARNING, "{0}: transaction completed as committed before this branch was committed; "
+                        + "holding message(s) {1} until the XA commit arrives", new Object[] {name, spooled});
+            }
         }
+        if (!toSpool.isEmpty()) {
+            spool().addCommitted(toSpool, application, applicationExecutor);
+            engine.wake();
+        }
+        if (!toRelease.isEmpty()) {
+            spool().release(toRelease, applicationExecutor);
+            engine.wake();
+        }
+    }
+
+    private Spool spool() {
+        return engine.spool();
     }
 }

@@ -2,7 +2,13 @@ package dev.posthorn.outbound;
 
 import jakarta.mail.Session;
 import jakarta.mail.internet.MimeMessage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Properties;
+import java.util.stream.Stream;
 
 import dev.posthorn.api.MailConnection;
 import dev.posthorn.api.MailConnectionFactory;
@@ -18,6 +24,7 @@ final class AdapterFixture implements AutoCloseable {
     final MailManagedConnectionFactory managedFactory = new MailManagedConnectionFactory();
     final RecordingConnectionManager pool = new RecordingConnectionManager();
     final TestBootstrapContext bootstrap;
+    final Path spoolDirectory;
     private MailConnectionFactory factory;
 
     AdapterFixture(int port) throws Exception {
@@ -35,6 +42,8 @@ final class AdapterFixture implements AutoCloseable {
         managedFactory.setReadTimeoutMillis(2_000);
         managedFactory.setWriteTimeoutMillis(2_000);
         managedFactory.setFromAddress("Shop <noreply@app.example.com>");
+        spoolDirectory = Files.createTempDirectory("posthorn-spool");
+        managedFactory.setSpoolDirectory(spoolDirectory.toString());
     }
 
     MailConnectionFactory factory() throws Exception {
@@ -61,5 +70,14 @@ final class AdapterFixture implements AutoCloseable {
         pool.shutdown();
         adapter.stop();
         bootstrap.close();
+        deleteRecursively(spoolDirectory);
+    }
+
+    static void deleteRecursively(Path directory) {
+        try (Stream<Path> files = Files.walk(directory)) {
+            files.sorted(Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

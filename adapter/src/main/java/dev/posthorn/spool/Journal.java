@@ -1,0 +1,362 @@
+package dev.posthorn.spool;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+/**
+ * Append-only log of spool records in numbered segment files, with group commit.
+ *
+ * <p>Each record is framed as a 4-byte payload length, a 4-byte CRC32C of the payload and the payload.
+ * Appends go to the page cache at once; {@link #sync(long)} forces them to the disk. Threads that
+ * call {@code sync} while another thread is forcing wait for it, and the next force covers all of
+ * them, so concurrent transactions share one disk sync instead of each paying for its own.
+ *
+ * <p>A record that is cut short or fails its checksum ends the readable part of its segment. The bytes
+ * from there on are moved to a {@code .damaged} file next to the segment and reported, never dropped
+ * without a trace. Segments are deleted oldest first, only when the spool no longer needs any record
+ * in them.
+ */
+final class Journal implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Journal.class.getName());
+
+    static final int FRAME_HEADER_BYTES = 8;
+    private static final String SEGMENT_PREFIX = "segment-";
+    private static final String SEGMENT_SUFFIX = ".log";
+    /** Upper bound on one record, so a corrupt length field cannot make replay allocate gigabytes. */
+    static final int MAX_RECORD_BYTES = 1 << 30;
+
+    /** One record read back during replay. */
+    interface Visitor {
+        /** Receives one intact record; {@code offset} is where its payload starts in the segment. */
+        void record(long segment, long offset, ByteBuffer payload);
+
+        void damaged(Damage damage);
+    }
+
+    /** Bytes that could not be read as records, kept in {@code file} for an operator to inspect. */
+    record Damage(Path file, long segment, long offset, long bytes, String reason) {
+    }
+
+    /**
+     * Location of an appended record.
+     *
+     * @param segment the segment number
+     * @param offset where the payload starts in the segment, for {@link #read}
+     * @param position the journal position that {@link #sync} must reach to make the record durable
+     */
+    record Appended(long segment, long offset, long position) {
+    }
+
+    private final Path directory;
+    private final long segmentBytes;
+    private final Object writeLock = new Object();
+    private final Object syncLock = new Object();
+    /** Segment number to the file; the last one is the segment being written. */
+    private final TreeMap<Long, Path> segments = new TreeMap<>();
+    private final AtomicLong syncCount = new AtomicLong();
+
+    private FileChannel channel;
+    private long currentSegment;
+    private long currentSize;
+    /** Total bytes appended since open, across segments: the positions that sync works with. */
+    private long appendedPosition;
+    private final AtomicLong syncedPosition = new AtomicLong();
+    private boolean closed;
+
+    private Journal(Path directory, long segmentBytes) {
+        this.directory = directory;
+        this.segmentBytes = segmentBytes;
+    }
+
+    /**
+     * Opens the journal in {@code directory}, replays every intact record to {@code visitor} in the
+     * order written, and starts a new segment for appends.
+     */
+    static Journal open(Path directory, long segmentBytes, Visitor visitor) throws IOException {
+        Files.createDirectories(directory);
+        Journal journal = new Journal(directory, segmentBytes);
+        journal.replay(visitor);
+        long next = journal.segments.isEmpty() ? 1 : journal.segments.lastKey() + 1;
+        journal.startSegment(next);
+        return journal;
+    }
+
+    /** Appends one record to the page cache; {@link #sync} makes it durable. */
+    Appended append(byte[] payload) {
+        ByteBuffer frame = frame(payload);
+        synchronized (writeLock) {
+            requireOpen();
+            try {
+                if (currentSize > 0 && currentSize + frame.remaining() > segmentBytes) {
+                    rollSegment();
+                }
+                int length = frame.remaining();
+                long offset = currentSize + FRAME_HEADER_BYTES;
+                while (frame.hasRemaining()) {
+                    channel.write(frame);
+                }
+                currentSize += length;
+                appendedPosition += length;
+                return new Appended(currentSegment, offset, appendedPosition);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Writing to the mail spool in " + directory + " failed", e);
+            }
+        }
+    }
+
+    /** Forces everything up to {@code position} to the disk, sharing the force with concurrent callers. */
+    void sync(long position) {
+        if (syncedPosition.get() >= position) {
+            return;
+        }
+        synchronized (syncLock) {
+            if (syncedPosition.get() >= position) {
+                return;
+            }
+            long target;
+            FileChannel forced;
+            synchronized (writeLock) {
+                requireOpen();
+                target = appendedPosition;
+                forced = channel;
+            }
+            try {
+                forced.force(false);
+            } catch (ClosedChannelException e) {
+                // A segment roll closed the channel, and it forced the segment before closing it.
+                if (syncedPosition.get() < target) {
+                    throw new UncheckedIOException("The mail spool in " + directory + " was closed before "
+                            + "its records reached the disk", e);
+                }
+                return;
+            } catch (IOException e) {
+                throw new UncheckedIOException("Forcing the mail spool in " + directory + " to disk failed", e);
+            }
+            syncCount.incrementAndGet();
+            syncedPosition.accumulateAndGet(target, Math::max);
+        }
+    }
+
+    /** Number of disk syncs so far; with group commit it grows slower than the number of sync calls. */
+    long syncCount() {
+        return syncCount.get();
+    }
+
+    long currentSegment() {
+        synchronized (writeLock) {
+            return currentSegment;
+        }
+    }
+
+    /** Deletes every closed segment numbered below {@code segment}; the spool has no use for them. */
+    void deleteSegmentsBefore(long segment) {
+        List<Path> obsolete = new ArrayList<>();
+        synchronized (writeLock) {
+            while (!segments.isEmpty() && segments.firstKey() < segment && segments.firstKey() < currentSegment) {
+                obsolete.add(segments.pollFirstEntry().getValue());
+            }
+        }
+        for (Path file : obsolete) {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "Could not delete the spent spool segment {0}: {1}",
+                        new Object[] {file, e.getMessage()});
+            }
+        }
+    }
+
+    /** Reads {@code length} bytes of a record payload back from its segment. */
+    byte[] read(long segment, long offset, int length) {
+        Path file;
+        synchronized (writeLock) {
+            file = segments.get(segment);
+        }
+        if (file == null) {
+            throw new IllegalStateException("Spool segment " + segment + " in " + directory + " no longer exists");
+        }
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            readFully(in, buffer, offset);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Reading from the mail spool segment " + file + " failed", e);
+        }
+        return buffer.array();
+    }
+
+    int segmentCount() {
+        synchronized (writeLock) {
+            return segments.size();
+        }
+    }
+
+    Path directory() {
+        return directory;
+    }
+
+    @Override
+    public void close() {
+        synchronized (writeLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                channel.force(false);
+                channel.close();
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "Closing the mail spool in {0} failed: {1}",
+                        new Object[] {directory, e.getMessage()});
+            }
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("The mail spool in " + directory + " is closed");
+        }
+    }
+
+    private static ByteBuffer frame(byte[] payload) {
+        CRC32C crc = new CRC32C();
+        crc.update(payload);
+        ByteBuffer frame = ByteBuffer.allocate(FRAME_HEADER_BYTES + payload.length);
+        frame.putInt(payload.length).putInt((int) crc.getValue()).put(payload).flip();
+        return frame;
+    }
+
+    private void rollSegment() throws IOException {
+        // The closed segment is forced first, so a sync of a later position never leaves it behind.
+        channel.force(false);
+        channel.close();
+        syncedPosition.accumulateAndGet(appendedPosition, Math::max);
+        startSegment(currentSegment + 1);
+    }
+
+    private void startSegment(long number) throws IOException {
+        Path file = directory.resolve(segmentName(number));
+        channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        currentSegment = number;
+        currentSize = 0;
+        segments.put(number, file);
+        syncDirectory();
+    }
+
+    /** Makes a new segment's directory entry durable, where the platform allows it (Linux does). */
+    private void syncDirectory() {
+        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
+            dir.force(true);
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "Directory sync not supported for {0}: {1}", new Object[] {directory, e.getMessage()});
+        }
+    }
+
+    private static String segmentName(long number) {
+        return String.format("%s%016d%s", SEGMENT_PREFIX, number, SEGMENT_SUFFIX);
+    }
+
+    private void replay(Visitor visitor) throws IOException {
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path file : files.toList()) {
+                String name = file.getFileName().toString();
+                if (name.startsWith(SEGMENT_PREFIX) && name.endsWith(SEGMENT_SUFFIX)) {
+                    String digits = name.substring(SEGMENT_PREFIX.length(), name.length() - SEGMENT_SUFFIX.length());
+                    try {
+                        segments.put(Long.parseLong(digits), file);
+                    } catch (NumberFormatException e) {
+                        LOG.log(Level.WARNING, "Ignoring {0} in the mail spool: not a segment name", file);
+                    }
+                }
+            }
+        }
+        for (var segment : segments.entrySet()) {
+            replaySegment(segment.getKey(), segment.getValue(), visitor);
+        }
+    }
+
+    private void replaySegment(long number, Path file, Visitor visitor) throws IOException {
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = in.size();
+            long offset = 0;
+            ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER_BYTES);
+            while (offset < size) {
+                String problem = null;
+                ByteBuffer payload = null;
+                if (size - offset < FRAME_HEADER_BYTES) {
+                    problem = "record header cut short";
+                } else {
+                    header.clear();
+                    readFully(in, header, offset);
+                    header.flip();
+                    int length = header.getInt();
+                    int expectedCrc = header.getInt();
+                    if (length < 0 || length > MAX_RECORD_BYTES) {
+                        problem = "invalid record length " + length;
+                    } else if (size - offset - FRAME_HEADER_BYTES < length) {
+                        problem = "record of " + length + " bytes cut short";
+                    } else {
+                        payload = ByteBuffer.allocate(length);
+                        readFully(in, payload, offset + FRAME_HEADER_BYTES);
+                        payload.flip();
+                        CRC32C crc = new CRC32C();
+                        crc.update(payload.duplicate());
+                        if ((int) crc.getValue() != expectedCrc) {
+                            problem = "checksum mismatch";
+                        }
+                    }
+                }
+                if (problem != null) {
+                    visitor.damaged(quarantine(in, number, file, offset, size, problem));
+                    return;
+                }
+                visitor.record(number, offset + FRAME_HEADER_BYTES, payload);
+                offset += FRAME_HEADER_BYTES + payload.limit();
+            }
+        }
+    }
+
+    /** Moves the unreadable tail of a segment to its own file and cuts the segment there. */
+    private Damage quarantine(FileChannel in, long number, Path file, long offset, long size, String reason)
+            throws IOException {
+        Path damaged = file.resolveSibling(file.getFileName() + "." + offset + ".damaged");
+        ByteBuffer tail = ByteBuffer.allocate((int) Math.min(size - offset, MAX_RECORD_BYTES));
+        readFully(in, tail, offset);
+        tail.flip();
+        try (FileChannel out = FileChannel.open(damaged, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            while (tail.hasRemaining()) {
+                out.write(tail);
+            }
+            out.force(false);
+        }
+        in.truncate(offset);
+        in.force(false);
+        return new Damage(damaged, number, offset, size - offset, reason);
+    }
+
+    private static void readFully(FileChannel in, ByteBuffer buffer, long position) throws IOException {
+        long at = position;
+        while (buffer.hasRemaining()) {
+            int read = in.read(buffer, at);
+            if (read < 0) {
+                throw new IOException("Unexpected end of spool segment at " + at);
+            }
+            at += read;
+        }
+    }
+}

@@ -85,11 +85,11 @@ record AttemptOutcome(List<RecipientStatus> results, List<String> remaining, boo
     }
 
     /** Returns the results so far of a message whose lifetime ended before another attempt. */
-    static AttemptOutcome notAttempted(List<String> allRecipients, List<RecipientStatus> earlier) {
+    static AttemptOutcome notAttempted(List<String> allRecipients, List<RecipientStatus> earlier, String lastError) {
         Map<String, RecipientStatus> merged = start(allRecipients, earlier);
         List<String> remaining = merged.values().stream().filter(r -> !r.accepted()
                 && (r.reply() == null || r.reply().isTransientFailure())).map(RecipientStatus::address).toList();
-        return new AttemptOutcome(List.copyOf(merged.values()), remaining, false, false, null, null);
+        return new AttemptOutcome(List.copyOf(merged.values()), remaining, false, false, null, lastError);
     }
 
     /** Returns the terminal state when no recipient is left, from the merged results. */

@@ -229,7 +229,7 @@ public final class DeliveryEngine implements AutoCloseable {
     private void judge(Spool.Claim claim) {
         OutgoingMessage message = claim.message();
         if (claim.queuedAt() + policy.maxLifetimeMillis() <= clock.getAsLong()) {
-            expire(claim, AttemptOutcome.notAttempted(claim.allRecipients(), claim.results()), claim.attempt() - 1);
+            expire(claim, AttemptOutcome.notAttempted(claim.allRecipients(), claim.results(), claim.lastError()), claim.attempt() - 1);
             return;
         }
         AttemptOutcome outcome;

@@ -95,12 +95,13 @@ public final class Spool implements AutoCloseable {
      * @param message the message, addressed to the recipients still to be tried
      * @param allRecipients every envelope recipient, in order
      * @param results the per-recipient results of earlier attempts, or {@code null} before the first
+     * @param lastError the description of the last failure, or {@code null}
      * @param attempt the number of this attempt, starting at 1
      * @param application the sending application's name, or {@code null}
      * @param executor runs the attempt in the sending component's context, or {@code null}
      */
     public record Claim(OutgoingMessage message, List<String> allRecipients, List<RecipientStatus> results,
-                        int attempt, long queuedAt, String application, Executor executor) {
+                        String lastError, int attempt, long queuedAt, String application, Executor executor) {
     }
 
     /** Counts for monitoring. */
@@ -348,7 +349,7 @@ public final class Spool implements AutoCloseable {
         List<String> recipients = entry.remaining == null ? record.recipients() : entry.remaining;
         OutgoingMessage message = new OutgoingMessage(record.trackingId(), record.messageId(),
                 record.envelopeFrom(), recipients, record.content());
-        return new Claim(message, record.recipients(), entry.results, attempt, entry.queuedAt, entry.application,
+        return new Claim(message, record.recipients(), entry.results, entry.lastError, attempt, entry.queuedAt, entry.application,
                 entry.executor);
     }
 
@@ -668,8 +669,8 @@ public final class Spool implements AutoCloseable {
             }
             for (Journal.Damage part : damage) {
                 LOG.log(Level.SEVERE, "{0}: {1} bytes of spool segment {2} at offset {3} could not be read ({4}); "
-                        + "they were moved to {5}. {6}", new Object[] {name, part.bytes(), part.segment(),
-                        part.offset(), part.reason(), part.file(), Replay.describeDamagedMessage(part)});
+                        + "they were moved to {5}. {6}", new Object[] {name, String.valueOf(part.bytes()),
+                        String.valueOf(part.segment()), String.valueOf(part.offset()), part.reason(), part.file(), Replay.describeDamagedMessage(part)});
             }
             deleteSpentSegmentsLater(spentSegments);
         }

@@ -70,16 +70,37 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     private final Set<String> hangPrefixes = ConcurrentHashMap.newKeySet();
     private volatile boolean stopReadingData;
 
-    private ScriptedSmtpServer() throws IOException {
+    /** Decides replies at run time; return {@code null} for the normal reply, or {@link #DROP}. */
+    @FunctionalInterface
+    public interface Script {
+        /**
+         * @param connection the connection number, from 1
+         * @param line the command line, {@code "DATA"} for DATA or {@code "."} for the end of the message data
+         */
+        String reply(int connection, String line);
+    }
+
+    /** Reply from a {@link Script} that makes the server close the connection without replying. */
+    public static final String DROP = "(drop the connection)";
+
+    private volatile Script script;
+
+    private ScriptedSmtpServer(int port) throws IOException {
         serverSocket = new ServerSocket();
-        serverSocket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 200);
+        serverSocket.setReuseAddress(true);
+        serverSocket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
         acceptor = new Thread(this::acceptLoop, "scripted-smtp-accept-" + serverSocket.getLocalPort());
         acceptor.setDaemon(true);
     }
 
     /** Starts a server that accepts every command. */
     public static ScriptedSmtpServer start() throws IOException {
-        ScriptedSmtpServer server = new ScriptedSmtpServer();
+        return start(0);
+    }
+
+    /** Starts a server on a given loopback port, for example the port of a server that was closed. */
+    public static ScriptedSmtpServer start(int port) throws IOException {
+        ScriptedSmtpServer server = new ScriptedSmtpServer(port);
         server.acceptor.start();
         return server;
     }
@@ -95,6 +116,12 @@ public final class ScriptedSmtpServer implements AutoCloseable {
      */
     public ScriptedSmtpServer replyTo(String commandPrefix, String reply) {
         replies.put(commandPrefix.toUpperCase(Locale.ROOT), reply);
+        return this;
+    }
+
+    /** Consults {@code script} before the fixed replies of {@link #replyTo}. */
+    public ScriptedSmtpServer script(Script script) {
+        this.script = script;
         return this;
     }
 
@@ -248,7 +275,14 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         }
     }
 
-    private String scriptedReply(String line) {
+    private String scriptedReply(int connection, String line) {
+        Script current = script;
+        if (current != null) {
+            String reply = current.reply(connection, line);
+            if (reply != null) {
+                return reply;
+            }
+        }
         String upper = line.toUpperCase(Locale.ROOT);
         String best = null;
         for (String prefix : replies.keySet()) {
@@ -329,7 +363,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
                 }
             }
             String verb = line.length() >= 4 ? line.substring(0, 4).toUpperCase(Locale.ROOT) : line.toUpperCase(Locale.ROOT);
-            String scripted = scriptedReply(line);
+            String scripted = scriptedReply(number, line);
             if (scripted != null && !verb.equals("DATA")) {
                 reply(scripted);
                 if (verb.equals("MAIL") && scripted.startsWith("2")) {
@@ -395,7 +429,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         }
 
         private boolean receiveData() throws IOException {
-            String scriptedData = scriptedReply("DATA");
+            String scriptedData = scriptedReply(number, "DATA");
             if (scriptedData != null) {
                 reply(scriptedData);
                 return !scriptedData.startsWith("421");
@@ -428,7 +462,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             }
             transcript.add(number + " C: <" + wire.size() + " bytes of message data>");
             transcript.add(number + " C: .");
-            String scripted = scriptedReply(".");
+            String scripted = scriptedReply(number, ".");
             if (scripted != null) {
                 reply(scripted);
                 return !scripted.startsWith("421");
@@ -502,6 +536,11 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         }
 
         private void reply(String reply) throws IOException {
+            if (DROP.equals(reply)) {
+                transcript.add(number + " dropping the connection without a reply");
+                socket.close();
+                throw new java.net.SocketException("connection dropped by the script");
+            }
             Duration delay = replyDelay;
             if (!delay.isZero()) {
                 try {

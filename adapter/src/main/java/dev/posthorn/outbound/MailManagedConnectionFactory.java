@@ -439,10 +439,26 @@ public class MailManagedConnectionFactory
                 return created;
             });
             engine.wake();
+            warnIfTemporary(directory);
             return engine;
         } catch (IOException | RuntimeException e) {
             throw invalid("spoolDirectory", directory, "the mail spool cannot be opened (" + e.getMessage()
                     + "); make the directory writable for the server, or set spoolDirectory to one that is");
+        }
+    }
+
+    /**
+     * Warns when the spool lies in the temporary directory, as it does on Payara Micro without
+     * {@code --rootdir}: a new run gets a new folder there, so mail left by the previous run stays behind.
+     */
+    private void warnIfTemporary(Path directory) {
+        Path temporary = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath().normalize();
+        if (spoolDirectory == null && directory.startsWith(temporary)) {
+            LOG.log(Level.WARNING, "{0}: the mail spool {1} is in the temporary directory, so a restart may not "
+                    + "find the mail it contains. Start Payara Micro with --rootdir, or set spoolDirectory",
+                    new Object[] {name(), directory});
+        } else {
+            LOG.log(Level.INFO, "{0}: mail spool in {1}", new Object[] {name(), directory});
         }
     }
 

@@ -8,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.URL;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.jboss.arquillian.container.test.api.Deployment;
 import org.jboss.arquillian.junit5.ArquillianExtension;
@@ -47,6 +49,7 @@ class TransactionIT {
 
     private static ScriptedSmtpServer promptServer;
     private static ScriptedSmtpServer slowServer;
+    private static ScriptedSmtpServer rejectingServer;
 
     @ArquillianResource
     private URL applicationUrl;
@@ -58,6 +61,11 @@ class TransactionIT {
     static WebArchive deployment() throws IOException {
         promptServer = ScriptedSmtpServer.start();
         slowServer = ScriptedSmtpServer.start().delayReplies(SLOW_REPLY_DELAY);
+        AtomicBoolean deferredOnce = new AtomicBoolean();
+        rejectingServer = ScriptedSmtpServer.start()
+                .replyTo("RCPT TO:<gone@", "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown")
+                .script((connection, line) -> line.startsWith("RCPT TO:<later@") && deferredOnce.compareAndSet(false, true)
+                        ? "451 4.3.0 Temporary lookup failure" : null);
         return TestApplications.war("transaction", TransactionResource.class.getPackage(),
                 MailPool.at("java:app/mail/prompt", promptServer.port())
                         .property("fromAddress", "orders@app.example.com")
@@ -67,6 +75,11 @@ class TransactionIT {
                         .maxPoolSize(4),
                 MailPool.at("java:app/mail/slow", slowServer.port())
                         .property("fromAddress", "orders@app.example.com")
+                        .maxPoolSize(2),
+                MailPool.at("java:app/mail/rejecting", rejectingServer.port())
+                        .property("fromAddress", "orders@app.example.com")
+                        .property("name", "rejecting")
+                        .property("retryInitialDelayMillis", 500)
                         .maxPoolSize(2));
     }
 
@@ -77,6 +90,9 @@ class TransactionIT {
         }
         if (slowServer != null) {
             slowServer.close();
+        }
+        if (rejectingServer != null) {
+            rejectingServer.close();
         }
     }
 
@@ -199,6 +215,65 @@ class TransactionIT {
         assertNeverSent(recipient, TransactionResource.severalMessageId(runId, 0));
         assertEquals(List.of(), withMessageId(promptServer, TransactionResource.severalMessageId(runId, 2)),
                 "messages of the billing pool");
+    }
+
+    /**
+     * Checks that the application learns each queued message's fate: by CDI events that its own observer receives,
+     * by status lookup through the factory, and in aggregate through the factory's mail queue MBean.
+     */
+    @Test
+    @Timeout(90)
+    void deliveryOutcomesReachApplication() throws Exception {
+        Properties failed = message(app.post("transaction/commit"), "rejecting", "gone@example.org",
+                newMessageId("gone")).field("holdMillis", 0).send();
+        Properties deferred = message(app.post("transaction/commit"), "rejecting", "later@example.org",
+                newMessageId("later")).field("holdMillis", 0).send();
+        String failedId = failed.getProperty("trackingId");
+        String deferredId = deferred.getProperty("trackingId");
+
+        assertTrue(ScriptedSmtpServer.await(DELIVERY_TIMEOUT, () -> events(failedId).contains("MailFailed")),
+                () -> "events of the rejected message: " + events(failedId));
+        assertTrue(ScriptedSmtpServer.await(DELIVERY_TIMEOUT, () -> events(deferredId).contains("MailSent")),
+                () -> "events of the deferred message: " + events(deferredId));
+
+        assertTrue(events(failedId).startsWith("MailFailed PERMANENT factory=rejecting reply=550 5.1.1"),
+                events(failedId));
+        List<String> deferredEvents = List.of(events(deferredId).split("\n"));
+        assertEquals(2, deferredEvents.size(), deferredEvents::toString);
+        assertTrue(deferredEvents.get(0).startsWith("MailDeferred next=true factory=rejecting reply=451 4.3.0"),
+                deferredEvents::toString);
+        assertTrue(deferredEvents.get(1).startsWith("MailSent attempts=2"), deferredEvents::toString);
+
+        Properties failedStatus = status(failedId);
+        assertEquals("FAILED", failedStatus.getProperty("state"));
+        assertEquals("1", failedStatus.getProperty("attempts"));
+        Properties sentStatus = status(deferredId);
+        assertEquals("SENT", sentStatus.getProperty("state"));
+        assertEquals("2", sentStatus.getProperty("attempts"));
+
+        Properties queue = new Properties();
+        queue.load(new java.io.StringReader(app.get("transaction/queue/rejecting").body()));
+        assertEquals("0", queue.getProperty("QueueDepth"), queue::toString);
+        assertEquals("1", queue.getProperty("SentCount"), queue::toString);
+        assertEquals("1", queue.getProperty("FailedCount"), queue::toString);
+        assertEquals("1", queue.getProperty("DeferredCount"), queue::toString);
+        assertTrue(queue.getProperty("SpoolDirectory").endsWith("posthorn-spool/rejecting"), queue::toString);
+    }
+
+    private String events(String trackingId) {
+        try {
+            return app.get("transaction/events/" + trackingId).body();
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Properties status(String trackingId) throws Exception {
+        HttpResponse<String> response = app.get("transaction/status/rejecting/" + trackingId);
+        assertEquals(200, response.statusCode(), response::body);
+        Properties values = new Properties();
+        values.load(new java.io.StringReader(response.body()));
+        return values;
     }
 
     private Properties several(String runId, List<String> pools, String recipient, boolean rollbackOnly)

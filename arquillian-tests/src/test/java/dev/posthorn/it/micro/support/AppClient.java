@@ -50,6 +50,12 @@ public final class AppClient {
         return new Form(restRoot.resolve(path));
     }
 
+    /** Sends a GET to {@code path}, relative to the REST root, and returns the status and body. */
+    public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(restRoot.resolve(path)).timeout(REQUEST_TIMEOUT).GET().build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
     /** Form fields for one POST request. */
     public final class Form {
         private final URI target;

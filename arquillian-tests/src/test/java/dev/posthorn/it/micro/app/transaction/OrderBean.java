@@ -40,6 +40,10 @@ public class OrderBean {
     MailConnectionFactory billing;
 
     @Inject
+    @MailFactory("mail/rejecting")
+    MailConnectionFactory rejecting;
+
+    @Inject
     TransactionOutcomes outcomes;
 
     @Resource
@@ -89,13 +93,20 @@ public class OrderBean {
         return receipts;
     }
 
-    private SendReceipt send(String pool, MessageRequest request) throws MailException, MessagingException {
-        MailConnectionFactory factory = switch (pool) {
+    /** Returns the factory of the pool named {@code prompt}, {@code slow}, {@code billing} or {@code rejecting}. */
+    public MailConnectionFactory factory(String pool) {
+        return switch (pool) {
             case "prompt" -> prompt;
             case "slow" -> slow;
             case "billing" -> billing;
-            default -> throw new IllegalArgumentException("Invalid pool '" + pool + "': use prompt, slow or billing");
+            case "rejecting" -> rejecting;
+            default -> throw new IllegalArgumentException("Invalid pool '" + pool
+                    + "': use prompt, slow, billing or rejecting");
         };
+    }
+
+    private SendReceipt send(String pool, MessageRequest request) throws MailException, MessagingException {
+        MailConnectionFactory factory = factory(pool);
         try (MailConnection connection = factory.getConnection()) {
             SendReceipt receipt = connection.send(request.toMimeMessage());
             outcomes.watch(registry, receipt.messageId());

@@ -1,8 +1,15 @@
 package dev.posthorn.it.micro.app.transaction;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
+import javax.management.JMException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+
+import dev.posthorn.api.DeliveryStatus;
 import dev.posthorn.api.MailException;
 import dev.posthorn.api.SendReceipt;
 import dev.posthorn.it.micro.app.MessageRequest;
@@ -12,8 +19,10 @@ import jakarta.enterprise.context.RequestScoped;
 import jakarta.inject.Inject;
 import jakarta.mail.MessagingException;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.MultivaluedMap;
@@ -34,6 +43,9 @@ public class TransactionResource {
 
     @Inject
     TransactionOutcomes outcomes;
+
+    @Inject
+    DeliveryObserver observer;
 
     /** Sends and commits. The field {@code holdMillis} keeps the transaction open after the send. */
     @POST
@@ -118,6 +130,43 @@ public class TransactionResource {
         } catch (MailException e) {
             return Response.serverError().entity(Reply.of(e).text()).build();
         }
+    }
+
+    /** Returns the delivery events this application observed for a message, one per line. */
+    @GET
+    @Path("events/{trackingId}")
+    @Produces(MediaType.TEXT_PLAIN)
+    public String events(@PathParam("trackingId") String trackingId) {
+        return String.join("\n", observer.eventsOf(trackingId));
+    }
+
+    /** Returns the factory's status of a message: state, attempts and the first recipient's reply. */
+    @GET
+    @Path("status/{pool}/{trackingId}")
+    @Produces(MediaType.TEXT_PLAIN)
+    public Response status(@PathParam("pool") String pool, @PathParam("trackingId") String trackingId)
+            throws MailException {
+        Optional<DeliveryStatus> status = orders.factory(pool).findStatus(trackingId);
+        if (status.isEmpty()) {
+            return Response.status(Response.Status.NOT_FOUND).entity("unknown " + trackingId).build();
+        }
+        DeliveryStatus found = status.get();
+        return Response.ok(new Reply().with("state", found.state()).with("attempts", found.attempts())
+                .with("reply", found.recipients().get(0).reply()).text()).build();
+    }
+
+    /** Returns the attributes of the factory's mail queue MBean, read from the platform MBean server. */
+    @GET
+    @Path("queue/{name}")
+    @Produces(MediaType.TEXT_PLAIN)
+    public String queue(@PathParam("name") String factoryName) throws JMException {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        ObjectName name = new ObjectName("dev.posthorn:type=MailQueue,name=" + ObjectName.quote(factoryName));
+        Reply reply = new Reply();
+        for (String attribute : List.of("QueueDepth", "SentCount", "DeferredCount", "FailedCount", "SpoolDirectory")) {
+            reply.with(attribute, server.getAttribute(name, attribute));
+        }
+        return reply.text();
     }
 
     /** Returns the Message-ID of message {@code index} of {@link #sendSeveral}, which the test computes too. */

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Timer;
 import java.util.TimerTask;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -126,6 +125,12 @@ public final class DeliveryEngine implements AutoCloseable {
         }
     }
 
+    private boolean isStopping() {
+        synchronized (slots) {
+            return stopping;
+        }
+    }
+
     public long sentCount() {
         return sent.get();
     }
@@ -195,10 +200,11 @@ public final class DeliveryEngine implements AutoCloseable {
                 workManager.scheduleWork(new DeliveryWork(task, claim));
             }
             return true;
-        } catch (WorkException | RejectedExecutionException e) {
+        } catch (WorkException | RuntimeException e) {
+            // RejectedExecutionException, or an executor whose application was undeployed meanwhile.
             LOG.log(Level.WARNING, "{0}: the container rejected the delivery task for {1} ({2}); it stays queued "
-                    + "and is claimed again in {3} ms", new Object[] {name, claim.message(), e.getMessage(),
-                    REJECTED_TASK_PAUSE_MILLIS});
+                    + "and is claimed again in {3} ms on the work manager", new Object[] {name, claim.message(),
+                    e.toString(), REJECTED_TASK_PAUSE_MILLIS});
             spool.abandon(claim);
             synchronized (slots) {
                 busy--;
@@ -212,6 +218,12 @@ public final class DeliveryEngine implements AutoCloseable {
         try {
             judge(claim);
         } catch (RuntimeException e) {
+            if (isStopping()) {
+                LOG.log(Level.WARNING, "{0}: delivery of {1} ended after the spool closed, so its result was not "
+                        + "recorded; it is sent again after the next start ({2})", new Object[] {name, claim.message(),
+                        e.toString()});
+                return;
+            }
             LOG.log(Level.SEVERE, name + ": delivery of " + claim.message() + " failed unexpectedly; it stays "
                     + "queued and is tried again later", e);
             safely(() -> spool.defer(claim, claim.message().recipients(), claim.results() == null ? List.of()

@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -492,7 +493,7 @@ public class MailManagedConnectionFactory
         }
         try {
             Executor inCallerContext = context.currentContextExecutor();
-            return task -> executor.execute(() -> inCallerContext.execute(task));
+            return task -> executor.execute(() -> runInContext(inCallerContext, task));
         } catch (IllegalStateException e) {
             LOG.log(Level.FINE, "{0}: no application context to capture ({1}); delivering on the work manager",
                     new Object[] {name(), e.getMessage()});
@@ -506,6 +507,27 @@ public class MailManagedConnectionFactory
      */
     String applicationName() {
         return lookup(APPLICATION_NAME, String.class);
+    }
+
+    /**
+     * Runs the task in the captured context, or without it when the context can no longer be applied
+     * because its application was undeployed; the task runs once either way.
+     */
+    private void runInContext(Executor inCallerContext, Runnable task) {
+        AtomicBoolean started = new AtomicBoolean();
+        try {
+            inCallerContext.execute(() -> {
+                started.set(true);
+                task.run();
+            });
+        } catch (RuntimeException e) {
+            if (started.get()) {
+                throw e;
+            }
+            LOG.log(Level.FINE, "{0}: the sending application''s context is gone ({1}); delivering without it",
+                    new Object[] {name(), e.toString()});
+            task.run();
+        }
     }
 
     private <T> T lookup(String jndiName, Class<T> type) {

@@ -402,10 +402,14 @@ public final class Spool implements AutoCloseable {
         deleteSpentSegments(spentSegments);
     }
 
-    /** Puts a claimed message back unchanged, due at once; used when its attempt could not start. */
+    /**
+     * Puts a claimed message back unchanged, due at once; used when its attempt could not start. Its
+     * application executor is dropped, so the next attempt runs on the work manager.
+     */
     public synchronized void abandon(Claim claim) {
         Entry entry = inFlight(claim);
         if (entry != null) {
+            entry.executor = null;
             makeReady(entry);
         }
     }

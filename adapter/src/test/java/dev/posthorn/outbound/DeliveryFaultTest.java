@@ -369,6 +369,45 @@ class DeliveryFaultTest {
         }
     }
 
+    @Test
+    void shutdownLeavesUndeliveredInSpool() throws Exception {
+        Path spool = Files.createTempDirectory("posthorn-shutdown");
+        int port;
+        List<SendReceipt> receipts;
+        long closeMillis;
+        try (ScriptedSmtpServer hanging = ScriptedSmtpServer.start().hangOn("MAIL")) {
+            port = hanging.port();
+            TestTransactionRegistry registry = new TestTransactionRegistry();
+            AdapterFixture before = fastRetries(new AdapterFixture(port, registry));
+            before.managedFactory.setSpoolDirectory(spool.toString());
+            before.managedFactory.setMaxConcurrentDeliveries(2);
+            before.managedFactory.setShutdownTimeoutMillis(300L);
+            receipts = commit(before, registry, messages("shutdown", 6));
+            assertTrue(ScriptedSmtpServer.await(Duration.ofSeconds(10), () -> hanging.connectionCount() == 2));
+
+            long start = System.nanoTime();
+            before.adapter.stop();
+            closeMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            before.close();
+        }
+
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start(port);
+             AdapterFixture after = fastRetries(new AdapterFixture(port, new TestTransactionRegistry()))) {
+            after.managedFactory.setSpoolDirectory(spool.toString());
+            after.factory();
+
+            Tally tally = awaitDelivered(server, receipts, Duration.ofSeconds(30));
+
+            tally.report("shutdown with 2 deliveries hanging, then restart");
+            assertTrue(closeMillis < 2_000, "the adapter took " + closeMillis + " ms to stop with a 300 ms bound");
+            assertEquals(0, tally.lost(), tally.toString());
+            assertEquals(0, tally.duplicates(), tally.toString());
+            assertEquals(2, engine(after).spool().interruptedAtOpen().size(), "the two hanging deliveries");
+        } finally {
+            AdapterFixture.deleteRecursively(spool);
+        }
+    }
+
     // ---- helpers ----
 
     private static AdapterFixture fastRetries(AdapterFixture fixture) {

@@ -96,7 +96,12 @@ final class Journal implements AutoCloseable {
         return journal;
     }
 
-    /** Appends one record to the page cache; {@link #sync} makes it durable. */
+    /**
+     * Appends one record to the page cache; {@link #sync} makes it durable.
+     *
+     * <p>A {@link FileChannel} closes itself when a thread using it is interrupted. The journal then
+     * reopens the segment and cuts off a partly written frame, so one interrupted caller fails alone.
+     */
     Appended append(byte[] payload) {
         ByteBuffer frame = frame(payload);
         synchronized (writeLock) {
@@ -107,8 +112,16 @@ final class Journal implements AutoCloseable {
                 }
                 int length = frame.remaining();
                 long offset = currentSize + FRAME_HEADER_BYTES;
-                while (frame.hasRemaining()) {
-                    channel.write(frame);
+                try {
+                    writeFully(frame);
+                } catch (ClosedChannelException e) {
+                    reopenAfterInterrupt();
+                    if (Thread.currentThread().isInterrupted()) {
+                        throw e;
+                    }
+                    // Another thread's interrupted force closed the channel under this write: write again.
+                    frame.rewind();
+                    writeFully(frame);
                 }
                 currentSize += length;
                 appendedPosition += length;
@@ -139,11 +152,10 @@ final class Journal implements AutoCloseable {
                 forced.force(false);
             } catch (ClosedChannelException e) {
                 // A segment roll closed the channel, and it forced the segment before closing it.
-                if (syncedPosition.get() < target) {
-                    throw new UncheckedIOException("The mail spool in " + directory + " was closed before "
-                            + "its records reached the disk", e);
+                if (syncedPosition.get() >= target) {
+                    return;
                 }
-                return;
+                forceAfterClose(target, e);
             } catch (IOException e) {
                 throw new UncheckedIOException("Forcing the mail spool in " + directory + " to disk failed", e);
             }
@@ -152,9 +164,38 @@ final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Forces the reopened segment after an interrupt closed the channel; pages written before the close
+     * are still in the page cache, so forcing the reopened file makes them durable.
+     */
+    private void forceAfterClose(long target, ClosedChannelException cause) {
+        try {
+            FileChannel reopened;
+            synchronized (writeLock) {
+                requireOpen();
+                reopenAfterInterrupt();
+                reopened = channel;
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new UncheckedIOException("Forcing the mail spool in " + directory + " to disk was "
+                        + "interrupted", cause);
+            }
+            reopened.force(false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Forcing the mail spool in " + directory + " to disk failed", e);
+        }
+        syncCount.incrementAndGet();
+        syncedPosition.accumulateAndGet(target, Math::max);
+    }
+
     /** Number of disk syncs so far; with group commit it grows slower than the number of sync calls. */
     long syncCount() {
         return syncCount.get();
+    }
+
+    /** Journal position up to which every appended record is known to be on the disk. */
+    long syncedPosition() {
+        return syncedPosition.get();
     }
 
     long currentSegment() {
@@ -224,6 +265,25 @@ final class Journal implements AutoCloseable {
                         new Object[] {directory, e.getMessage()});
             }
         }
+    }
+
+    private void writeFully(ByteBuffer frame) throws IOException {
+        while (frame.hasRemaining()) {
+            channel.write(frame);
+        }
+    }
+
+    /** Reopens the current segment after an interrupt closed its channel, dropping a partly written frame. */
+    private void reopenAfterInterrupt() throws IOException {
+        if (closed || channel.isOpen()) {
+            return;
+        }
+        LOG.log(Level.FINE, "Reopening spool segment {0} in {1} after an interrupted thread closed it",
+                new Object[] {String.valueOf(currentSegment), directory});
+        FileChannel reopened = FileChannel.open(segments.get(currentSegment), StandardOpenOption.WRITE);
+        reopened.truncate(currentSize);
+        reopened.position(currentSize);
+        channel = reopened;
     }
 
     private void requireOpen() {

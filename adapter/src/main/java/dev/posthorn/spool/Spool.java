@@ -188,8 +188,9 @@ public final class Spool implements AutoCloseable {
         MessageRecord record = new MessageRecord(message.trackingId(), message.messageId(), message.envelopeFrom(),
                 message.recipients(), application, System.currentTimeMillis(), branch, message.content());
         byte[] payload = SpoolRecords.message(record);
-        Journal.Appended appended = journal.append(payload);
         synchronized (this) {
+            // Appended and indexed under one lock, so segment cleanup never deletes a segment before this entry counts.
+            Journal.Appended appended = journal.append(payload);
             Entry entry = index(record, appended.segment(), appended.offset(), payload.length);
             entry.stage = Stage.PENDING;
         }
@@ -207,9 +208,10 @@ public final class Spool implements AutoCloseable {
                     message.envelopeFrom(), message.recipients(), application, System.currentTimeMillis(), null,
                     message.content());
             byte[] payload = SpoolRecords.message(record);
-            Journal.Appended appended = journal.append(payload);
-            position = appended.position();
             synchronized (this) {
+                // Appended and indexed under one lock, as in add.
+                Journal.Appended appended = journal.append(payload);
+                position = appended.position();
                 Entry entry = index(record, appended.segment(), appended.offset(), payload.length);
                 entry.stage = Stage.COMMITTED;
                 entry.executor = executor;
@@ -410,6 +412,11 @@ public final class Spool implements AutoCloseable {
         Entry entry = inFlight(claim);
         if (entry != null) {
             entry.executor = null;
+            entry.nextAttemptAt = System.currentTimeMillis();
+            // Records that the attempt never started, so a restart does not report it as interrupted.
+            List<RecipientStatus> results = entry.results == null ? List.of() : entry.results;
+            journal.append(SpoolRecords.deferred(new DeferredRecord(entry.trackingId, entry.attempts,
+                    entry.nextAttemptAt, claim.message().recipients(), results, entry.lastError, false)));
             makeReady(entry);
         }
     }
@@ -448,10 +455,15 @@ public final class Spool implements AutoCloseable {
             return false;
         }
         ready.remove(entry);
-        if (entry.stage == Stage.HELD) {
+        entry.nextAttemptAt = System.currentTimeMillis();
+        if (entry.remaining != null) {
+            // A deferred message: without a record of the new time, a restart would bring back the old one.
+            journal.append(SpoolRecords.deferred(new DeferredRecord(trackingId, entry.attempts, entry.nextAttemptAt,
+                    entry.remaining, entry.results, entry.lastError, false)));
+        } else if (entry.stage == Stage.HELD) {
+            // Never deferred, so it is due at its queuing time after a restart anyway.
             journal.append(SpoolRecords.held(trackingId, false));
         }
-        entry.nextAttemptAt = System.currentTimeMillis();
         makeReady(entry);
         return true;
     }
@@ -627,7 +639,7 @@ public final class Spool implements AutoCloseable {
                 next = Instant.ofEpochMilli(entry.nextAttemptAt);
             }
         }
-        List<RecipientStatus> recipients = entry.results != null ? entry.results
+        List<RecipientStatus> recipients = entry.results != null && !entry.results.isEmpty() ? entry.results
                 : record.recipients().stream().map(r -> new RecipientStatus(r, false, null)).toList();
         return new DeliveryStatus(entry.trackingId, record.messageId(), state, entry.attempts,
                 Instant.ofEpochMilli(entry.queuedAt), next, recipients, entry.lastError);

@@ -83,6 +83,9 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     /** Reply from a {@link Script} that makes the server close the connection without replying. */
     public static final String DROP = "(drop the connection)";
 
+    /** Reply from a {@link Script} that makes the server stop reading and replying on that connection. */
+    public static final String HANG = "(hang without a reply)";
+
     private volatile Script script;
 
     private ScriptedSmtpServer(int port) throws IOException {
@@ -536,6 +539,11 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         }
 
         private void reply(String reply) throws IOException {
+            if (HANG.equals(reply)) {
+                transcript.add(number + " hanging without a reply");
+                holdUntilClosed();
+                throw new java.net.SocketException("connection held by the script until closed");
+            }
             if (DROP.equals(reply)) {
                 transcript.add(number + " dropping the connection without a reply");
                 socket.close();

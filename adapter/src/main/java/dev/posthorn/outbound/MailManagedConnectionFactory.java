@@ -432,7 +432,7 @@ public class MailManagedConnectionFactory
                 RetryPolicy.UncertainPolicy.valueOf(uncertainDeliveryPolicy));
         MailResourceAdapter adapter = requireAdapter();
         try {
-            DeliveryEngine engine = adapter.engine(directory, shutdownTimeoutMillis, timer -> {
+            DeliveryEngine engine = adapter.engine(directory, shutdownTimeoutMillis, this, timer -> {
                 Spool spool = Spool.open(current.name(), directory);
                 DeliveryEngine created = new DeliveryEngine(current.name(), spool, policy, maxConcurrentDeliveries,
                         adapter.workManager(), timer, this::sendWithoutPool);

@@ -47,8 +47,8 @@ public class MailResourceAdapter implements ResourceAdapter {
     /** Delivery engines by spool directory; guarded by itself. */
     private final Map<Path, EngineSlot> engines = new HashMap<>();
 
-    /** An engine and how long its shutdown may wait for deliveries in progress. */
-    private record EngineSlot(DeliveryEngine engine, long shutdownTimeoutMillis) {
+    /** An engine, how long its shutdown may wait, and the configuration of the factory that opened it. */
+    private record EngineSlot(DeliveryEngine engine, long shutdownTimeoutMillis, Object configuration) {
     }
 
     /** Creates the delivery engine of a spool directory. */
@@ -85,10 +85,25 @@ public class MailResourceAdapter implements ResourceAdapter {
         bootstrapContext = null;
     }
 
-    /** Returns the engine of {@code spoolDirectory}, creating it with its own timer on first use. */
-    DeliveryEngine engine(Path spoolDirectory, long shutdownTimeoutMillis, EngineFactory factory) throws IOException {
+    /**
+     * Returns the engine of {@code spoolDirectory}, creating it with its own timer on first use. Factory
+     * objects with equal configuration share it. A factory with another configuration replaces it, since
+     * that is how a pool whose properties were changed comes back; the old engine is stopped first.
+     *
+     * @param configuration the requesting factory, compared with {@code equals}
+     */
+    DeliveryEngine engine(Path spoolDirectory, long shutdownTimeoutMillis, Object configuration,
+                          EngineFactory factory) throws IOException {
         synchronized (engines) {
             EngineSlot slot = engines.get(spoolDirectory);
+            if (slot != null && !slot.configuration().equals(configuration)) {
+                LOG.log(Level.WARNING, "The mail spool {0} was opened by a connection factory with another "
+                        + "configuration; reopening it with the new one. If two pools share this spool, give each "
+                        + "its own name or spoolDirectory", spoolDirectory);
+                engines.remove(spoolDirectory);
+                slot.engine().close(slot.shutdownTimeoutMillis());
+                slot = null;
+            }
             if (slot == null) {
                 BootstrapContext context = requireStarted();
                 Timer timer;
@@ -97,7 +112,7 @@ public class MailResourceAdapter implements ResourceAdapter {
                 } catch (jakarta.resource.spi.UnavailableException e) {
                     throw new IOException("The container offers no timer for delivery retries: " + e.getMessage(), e);
                 }
-                slot = new EngineSlot(factory.create(timer), shutdownTimeoutMillis);
+                slot = new EngineSlot(factory.create(timer), shutdownTimeoutMillis, configuration);
                 engines.put(spoolDirectory, slot);
             }
             return slot.engine();

@@ -155,17 +155,22 @@ class DeliveryFaultTest {
     @Test
     void connectionDroppedDuringData() throws Exception {
         AtomicInteger drops = new AtomicInteger();
+        AtomicInteger dataDrops = new AtomicInteger();
         try (ScriptedSmtpServer server = ScriptedSmtpServer.start()) {
-            // The first three messages lose the connection after their data, before the reply.
-            server.script((connection, line) -> line.equals(".") && drops.incrementAndGet() <= 3
-                    ? ScriptedSmtpServer.DROP : null);
+            // Two transactions lose the connection at DATA, three after their data and before the reply.
+            server.script((connection, line) -> {
+                if (line.equals("DATA") && dataDrops.incrementAndGet() <= 2) {
+                    return ScriptedSmtpServer.DROP;
+                }
+                return line.equals(".") && drops.incrementAndGet() <= 3 ? ScriptedSmtpServer.DROP : null;
+            });
             TestTransactionRegistry registry = new TestTransactionRegistry();
             try (AdapterFixture fixture = fastRetries(new AdapterFixture(server.port(), registry))) {
                 List<SendReceipt> receipts = commit(fixture, registry, messages("dropped", 10));
 
                 Tally tally = awaitDelivered(server, receipts, Duration.ofSeconds(60));
 
-                tally.report("connection dropped during DATA");
+                tally.report("connection dropped at DATA (2 times) and after the data (3 times)");
                 assertEquals(0, tally.lost(), tally.toString());
                 assertEquals(0, tally.duplicates(), tally.toString());
                 assertTrue(drops.get() >= 3);
@@ -405,6 +410,32 @@ class DeliveryFaultTest {
             assertEquals(2, engine(after).spool().interruptedAtOpen().size(), "the two hanging deliveries");
         } finally {
             AdapterFixture.deleteRecursively(spool);
+        }
+    }
+
+    @Test
+    void reconfiguredPoolTakesOverSpool() throws Exception {
+        ScriptedSmtpServer down = ScriptedSmtpServer.start();
+        int downPort = down.port();
+        down.close();
+        TestTransactionRegistry registry = new TestTransactionRegistry();
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start();
+             AdapterFixture fixture = fastRetries(new AdapterFixture(downPort, registry))) {
+            List<SendReceipt> receipts = commit(fixture, registry, messages("reconfigured", 3));
+
+            // The container creates a new factory object when an operator changes the pool's properties.
+            MailManagedConnectionFactory changed = new MailManagedConnectionFactory();
+            changed.setResourceAdapter(fixture.adapter);
+            changed.setHost("127.0.0.1");
+            changed.setPort(server.port());
+            changed.setTransportSecurity("PLAIN");
+            changed.setSpoolDirectory(fixture.spoolDirectory.toString());
+            changed.createConnectionFactory(new RecordingConnectionManager());
+
+            Tally tally = awaitDelivered(server, receipts, Duration.ofSeconds(30));
+
+            assertEquals(0, tally.lost(), tally.toString());
+            assertEquals(0, tally.duplicates(), tally.toString());
         }
     }
 

@@ -20,6 +20,7 @@ public final class SmtpSettings {
     private final String password;
     private final int connectTimeoutMillis;
     private final int readTimeoutMillis;
+    private final int dataTerminationTimeoutMillis;
     private final int writeTimeoutMillis;
     private final String ehloName;
     private final int maxMessagesPerConnection;
@@ -46,8 +47,9 @@ public final class SmtpSettings {
         this.tlsProtocols = builder.tlsProtocols;
         this.authMechanisms = builder.authMechanisms;
         this.accessTokenProvider = builder.accessTokenProvider;
-        this.tlsSocketFactory = new NoDelaySslSocketFactory(builder.tlsSocketFactory != null
-                ? builder.tlsSocketFactory : (SSLSocketFactory) SSLSocketFactory.getDefault());
+        this.tlsSocketFactory = builder.tlsSocketFactory != null
+                ? builder.tlsSocketFactory : (SSLSocketFactory) SSLSocketFactory.getDefault();
+        this.dataTerminationTimeoutMillis = builder.dataTerminationTimeoutMillis;
         this.name = builder.name != null ? builder.name
                 : (username == null ? "" : username + "@") + host + ":" + port;
     }
@@ -63,7 +65,7 @@ public final class SmtpSettings {
      * @param writeTimeoutExecutor the container's scheduled executor for write timeouts, or {@code null}
      *        to let Angus start a timer thread per connection
      */
-    Properties sessionProperties(ScheduledExecutorService writeTimeoutExecutor) {
+    Properties sessionProperties(ScheduledExecutorService writeTimeoutExecutor, SocketTracker tracker) {
         Properties props = new Properties();
         props.put("mail.smtp.host", host);
         props.put("mail.smtp.port", Integer.toString(port));
@@ -93,17 +95,16 @@ public final class SmtpSettings {
             props.put("mail.smtp.auth.mechanisms", "XOAUTH2");
         }
         if (accessTokenProvider != null) {
-            // NOTE: Angus sends the token as an initial response on the AUTH line. A token long enough to
-            // pass the server's line limit would need the two-step exchange of RFC 4954, not done yet.
+            // A token too long for the AUTH line goes in a second step; see LongResponseTransport.
             props.put("mail.smtp.auth.xoauth2.disable", "false");
         }
-        props.put("mail.smtp.socketFactory", NoDelaySocketFactory.INSTANCE);
+        props.put("mail.smtp.socketFactory", new NoDelaySocketFactory(tracker));
         props.put("mail.smtp.socketFactory.fallback", "false");
 
         // Certificate chain and host name are checked for implicit TLS and STARTTLS alike.
         props.put("mail.smtp.ssl.checkserveridentity", "true");
         props.put("mail.smtp.ssl.protocols", tlsProtocols);
-        props.put("mail.smtp.ssl.socketFactory", tlsSocketFactory);
+        props.put("mail.smtp.ssl.socketFactory", new NoDelaySslSocketFactory(tlsSocketFactory, tracker));
         switch (security) {
             case STARTTLS -> {
                 props.put("mail.smtp.starttls.enable", "true");
@@ -149,6 +150,11 @@ public final class SmtpSettings {
         return readTimeoutMillis;
     }
 
+    /** Returns the wait for the reply to the final dot of the message data, in milliseconds. */
+    public int dataTerminationTimeoutMillis() {
+        return dataTerminationTimeoutMillis;
+    }
+
     public int writeTimeoutMillis() {
         return writeTimeoutMillis;
     }
@@ -179,6 +185,7 @@ public final class SmtpSettings {
         return "SmtpSettings[" + name + ", security=" + security + ", user=" + username
                 + ", password=" + (password == null ? "none" : "<masked>")
                 + ", connectTimeoutMillis=" + connectTimeoutMillis + ", readTimeoutMillis=" + readTimeoutMillis
+                + ", dataTerminationTimeoutMillis=" + dataTerminationTimeoutMillis
                 + ", writeTimeoutMillis=" + writeTimeoutMillis + ", tlsProtocols=" + tlsProtocols + "]";
     }
 
@@ -193,6 +200,7 @@ public final class SmtpSettings {
         private int connectTimeoutMillis;
         private int readTimeoutMillis;
         private int writeTimeoutMillis;
+        private int dataTerminationTimeoutMillis = 600_000;
         private String ehloName;
         private int maxMessagesPerConnection;
         private long maxConnectionAgeMillis;
@@ -236,6 +244,12 @@ public final class SmtpSettings {
             this.connectTimeoutMillis = connectTimeoutMillis;
             this.readTimeoutMillis = readTimeoutMillis;
             this.writeTimeoutMillis = writeTimeoutMillis;
+            return this;
+        }
+
+        /** Sets the wait for the reply to the final dot, which servers may spend checking the message. */
+        public Builder dataTerminationTimeoutMillis(int dataTerminationTimeoutMillis) {
+            this.dataTerminationTimeoutMillis = dataTerminationTimeoutMillis;
             return this;
         }
 

@@ -153,6 +153,71 @@ class SecretsAndConfigurationTest {
     }
 
     @Test
+    void longAccessTokenSentInTwoSteps() throws Exception {
+        String token = "ya29.long-s3cr3t-" + "x".repeat(600);
+        String response = xoauth2("app@example.com", token);
+        AccessTokenProvider provider = username -> token;
+        AccessTokens.register("test.LongTokens", provider);
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH XOAUTH2")
+                .script((connection, line) -> {
+                    if (line.equals("AUTH XOAUTH2")) {
+                        return "334 ";
+                    }
+                    return line.equals(response) ? "235 2.7.0 Accepted" : null;
+                });
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app@example.com");
+            fixture.managedFactory.setAccessTokenProvider("test.LongTokens");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+            try (MailConnection connection = fixture.connection()) {
+                connection.send(AdapterFixture.message("a@example.org", "Long token", "Body"));
+            }
+
+            List<String> transcript = server.transcriptOf(1);
+            int auth = transcript.indexOf("C: AUTH XOAUTH2");
+            assertTrue(auth >= 0, transcript.toString());
+            assertEquals("S: 334 ", transcript.get(auth + 1));
+            assertEquals("C: " + response, transcript.get(auth + 2));
+            assertEquals("S: 235 2.7.0 Accepted", transcript.get(auth + 3));
+            assertEquals(1, server.messages().size());
+            assertFalse(String.join("\n", logLines).contains("long-s3cr3t"), "a token appears in the log");
+        } finally {
+            AccessTokens.unregister("test.LongTokens", provider);
+        }
+    }
+
+    @Test
+    void rejectedTokenReportsFinalReply() throws Exception {
+        AccessTokenProvider provider = username -> "ya29.expired-s3cr3t";
+        AccessTokens.register("test.ExpiredTokens", provider);
+        String errorDetails = Base64.getEncoder().encodeToString(
+                "{\"status\":\"401\",\"schemes\":\"Bearer\"}".getBytes(StandardCharsets.UTF_8));
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().extensions("AUTH XOAUTH2")
+                .script((connection, line) -> {
+                    if (line.startsWith("AUTH XOAUTH2 ")) {
+                        return "334 " + errorDetails;
+                    }
+                    return line.isEmpty() ? "535 5.7.8 Username and Password not accepted" : null;
+                });
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setUsername("app@example.com");
+            fixture.managedFactory.setAccessTokenProvider("test.ExpiredTokens");
+            fixture.managedFactory.setAllowPlaintextAuth(true);
+            try (MailConnection connection = fixture.connection()) {
+                MailException e = assertThrows(MailException.class,
+                        () -> connection.send(AdapterFixture.message("a@example.org", "Expired", "Body")));
+
+                assertEquals(FailureKind.AUTHENTICATION, e.getKind());
+                assertTrue(e.getMessage().contains("535"), e.getMessage());
+                assertTrue(server.transcriptOf(1).contains("C: "), server.transcriptOf(1).toString());
+                assertFalse(String.join("\n", logLines).contains("expired-s3cr3t"), "a token appears in the log");
+            }
+        } finally {
+            AccessTokens.unregister("test.ExpiredTokens", provider);
+        }
+    }
+
+    @Test
     void missingTokenProviderIsConfigurationError() throws Exception {
         try (ScriptedSmtpServer server = ScriptedSmtpServer.start();
              AdapterFixture fixture = new AdapterFixture(server.port())) {

@@ -72,6 +72,7 @@ public class MailManagedConnectionFactory
     static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 10_000;
     static final int DEFAULT_READ_TIMEOUT_MILLIS = 60_000;
     static final int DEFAULT_WRITE_TIMEOUT_MILLIS = 60_000;
+    static final int DEFAULT_DATA_TERMINATION_TIMEOUT_MILLIS = 600_000;
     static final int DEFAULT_MAX_MESSAGES_PER_CONNECTION = 100;
     static final long DEFAULT_MAX_CONNECTION_AGE_MILLIS = 300_000;
     static final long DEFAULT_VALIDATE_AFTER_IDLE_MILLIS = 3_000;
@@ -127,14 +128,21 @@ public class MailManagedConnectionFactory
     private Integer connectTimeoutMillis = DEFAULT_CONNECT_TIMEOUT_MILLIS;
 
     @ConfigProperty(defaultValue = "60000", description = {
-        "Maximum time in milliseconds to wait for each server reply, including the greeting and the reply "
-            + "after the message data. Default 60000. Range 1-600000."})
+        "Maximum time in milliseconds to wait for each server reply, including the greeting, except the reply "
+            + "after the message data (dataTerminationTimeoutMillis). Default 60000. Range 1-600000."})
     private Integer readTimeoutMillis = DEFAULT_READ_TIMEOUT_MILLIS;
 
     @ConfigProperty(defaultValue = "60000", description = {
         "Maximum time in milliseconds for one write to the socket, so a server that stops reading cannot "
             + "block a thread. Default 60000. Range 1-600000."})
     private Integer writeTimeoutMillis = DEFAULT_WRITE_TIMEOUT_MILLIS;
+
+    @ConfigProperty(defaultValue = "600000", description = {
+        "Maximum time in milliseconds to wait for the server's reply after the end of the message data, "
+            + "while it checks the message (virus and spam filters). Default 600000 (10 minutes, the value "
+            + "RFC 5321 section 4.5.3.2.6 recommends). Range 1-3600000. Without a reply the message may "
+            + "have been accepted, so queued mail follows uncertainDeliveryPolicy."})
+    private Integer dataTerminationTimeoutMillis = DEFAULT_DATA_TERMINATION_TIMEOUT_MILLIS;
 
     @ConfigProperty(description = {
         "From address for messages that have none, such as \"Shop <noreply@shop.example.com>\". "
@@ -624,6 +632,7 @@ public class MailManagedConnectionFactory
                 .security(security)
                 .credentials(username, password)
                 .timeouts(connectTimeoutMillis, readTimeoutMillis, writeTimeoutMillis)
+                .dataTerminationTimeoutMillis(dataTerminationTimeoutMillis)
                 .ehloName(ehloName)
                 .retirement(maxMessagesPerConnection, maxConnectionAgeMillis)
                 .validateAfterIdleMillis(validateAfterIdleMillis)
@@ -758,6 +767,15 @@ public class MailManagedConnectionFactory
 
     public void setWriteTimeoutMillis(Integer writeTimeoutMillis) {
         this.writeTimeoutMillis = requireRange("writeTimeoutMillis", writeTimeoutMillis, 1, 600_000);
+    }
+
+    public Integer getDataTerminationTimeoutMillis() {
+        return dataTerminationTimeoutMillis;
+    }
+
+    public void setDataTerminationTimeoutMillis(Integer dataTerminationTimeoutMillis) {
+        this.dataTerminationTimeoutMillis = requireRange("dataTerminationTimeoutMillis", dataTerminationTimeoutMillis,
+                1, 3_600_000);
     }
 
     public String getFromAddress() {
@@ -985,6 +1003,7 @@ public class MailManagedConnectionFactory
                 && Objects.equals(connectTimeoutMillis, that.connectTimeoutMillis)
                 && Objects.equals(readTimeoutMillis, that.readTimeoutMillis)
                 && Objects.equals(writeTimeoutMillis, that.writeTimeoutMillis)
+                && Objects.equals(dataTerminationTimeoutMillis, that.dataTerminationTimeoutMillis)
                 && Objects.equals(fromAddress, that.fromAddress) && Objects.equals(ehloName, that.ehloName)
                 && Objects.equals(maxMessagesPerConnection, that.maxMessagesPerConnection)
                 && Objects.equals(maxConnectionAgeMillis, that.maxConnectionAgeMillis)

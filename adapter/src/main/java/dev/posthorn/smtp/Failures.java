@@ -196,8 +196,8 @@ final class Failures {
         }
         if (raw.dataWritten()) {
             return new MailException(FailureKind.UNCERTAIN, prefix + ": no reply to the end of the message data"
-                    + where + " within " + settings.readTimeoutMillis() + " ms (readTimeoutMillis), so the server "
-                    + "may have accepted it", null, recipients, e);
+                    + where + " within " + settings.dataTerminationTimeoutMillis() + " ms "
+                    + "(dataTerminationTimeoutMillis), so the server may have accepted it", null, recipients, e);
         }
         String stage = raw.dataStarted() ? "the message data" : "MAIL FROM, RCPT TO or DATA";
         return new MailException(FailureKind.TRANSIENT, prefix + ": no reply to " + stage + where + " within "

@@ -18,7 +18,7 @@ import org.eclipse.angus.mail.smtp.SMTPTransport;
  */
 final class LongResponseTransport extends SMTPTransport {
 
-    /** Longest command line without its CRLF: 512 octets in all (RFC 5321 section 4.5.3.1.4). */
+    /** Maximum command line length without its CRLF: 512 octets in all (RFC 5321 section 4.5.3.1.4). */
     static final int MAX_COMMAND_LENGTH = 510;
 
     private static final int CONTINUE = 334;
@@ -47,8 +47,8 @@ final class LongResponseTransport extends SMTPTransport {
             reply = super.simpleCommand(command.substring(mechanismEnd + 1));
         }
         if (reply == CONTINUE && command.regionMatches(true, 5, "XOAUTH2 ", 0, 8)) {
-            // A 334 after the token carries the server's error details; an empty line ends the exchange
-            // and brings the final 535, whose text the caller then reports instead of a bare 334.
+            // A 334 after the token carries the server's error details. An empty line ends the exchange and
+            // brings the final 535, so the caller reports the server's text instead of a bare 334.
             reply = super.simpleCommand("");
         }
         return reply;

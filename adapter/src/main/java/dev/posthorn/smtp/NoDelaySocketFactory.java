@@ -14,9 +14,11 @@ import javax.net.SocketFactory;
  */
 final class NoDelaySocketFactory extends SocketFactory {
 
-    static final NoDelaySocketFactory INSTANCE = new NoDelaySocketFactory();
+    private final SocketTracker tracker;
 
-    private NoDelaySocketFactory() {
+    /** @param tracker records each socket this factory creates */
+    NoDelaySocketFactory(SocketTracker tracker) {
+        this.tracker = tracker;
     }
 
     static Socket noDelay(Socket socket) throws SocketException {
@@ -27,27 +29,27 @@ final class NoDelaySocketFactory extends SocketFactory {
     /** Returns an unconnected socket; Angus connects it with its connect timeout. */
     @Override
     public Socket createSocket() throws IOException {
-        return noDelay(new Socket());
+        return tracker.record(noDelay(new Socket()));
     }
 
     @Override
     public Socket createSocket(String host, int port) throws IOException {
-        return noDelay(new Socket(host, port));
+        return tracker.record(noDelay(new Socket(host, port)));
     }
 
     @Override
     public Socket createSocket(String host, int port, InetAddress localAddress, int localPort) throws IOException {
-        return noDelay(new Socket(host, port, localAddress, localPort));
+        return tracker.record(noDelay(new Socket(host, port, localAddress, localPort)));
     }
 
     @Override
     public Socket createSocket(InetAddress address, int port) throws IOException {
-        return noDelay(new Socket(address, port));
+        return tracker.record(noDelay(new Socket(address, port)));
     }
 
     @Override
     public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
             throws IOException {
-        return noDelay(new Socket(address, port, localAddress, localPort));
+        return tracker.record(noDelay(new Socket(address, port, localAddress, localPort)));
     }
 }

@@ -13,9 +13,12 @@ import javax.net.ssl.SSLSocketFactory;
 final class NoDelaySslSocketFactory extends SSLSocketFactory {
 
     private final SSLSocketFactory delegate;
+    private final SocketTracker tracker;
 
-    NoDelaySslSocketFactory(SSLSocketFactory delegate) {
+    /** @param tracker records each socket this factory creates, as {@link NoDelaySocketFactory} does */
+    NoDelaySslSocketFactory(SSLSocketFactory delegate, SocketTracker tracker) {
         this.delegate = delegate;
+        this.tracker = tracker;
     }
 
     @Override
@@ -30,7 +33,7 @@ final class NoDelaySslSocketFactory extends SSLSocketFactory {
 
     @Override
     public Socket createSocket() throws IOException {
-        return NoDelaySocketFactory.noDelay(delegate.createSocket());
+        return tracker.record(NoDelaySocketFactory.noDelay(delegate.createSocket()));
     }
 
     @Override
@@ -41,22 +44,22 @@ final class NoDelaySslSocketFactory extends SSLSocketFactory {
 
     @Override
     public Socket createSocket(String host, int port) throws IOException {
-        return NoDelaySocketFactory.noDelay(delegate.createSocket(host, port));
+        return tracker.record(NoDelaySocketFactory.noDelay(delegate.createSocket(host, port)));
     }
 
     @Override
     public Socket createSocket(String host, int port, InetAddress localAddress, int localPort) throws IOException {
-        return NoDelaySocketFactory.noDelay(delegate.createSocket(host, port, localAddress, localPort));
+        return tracker.record(NoDelaySocketFactory.noDelay(delegate.createSocket(host, port, localAddress, localPort)));
     }
 
     @Override
     public Socket createSocket(InetAddress address, int port) throws IOException {
-        return NoDelaySocketFactory.noDelay(delegate.createSocket(address, port));
+        return tracker.record(NoDelaySocketFactory.noDelay(delegate.createSocket(address, port)));
     }
 
     @Override
     public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
             throws IOException {
-        return NoDelaySocketFactory.noDelay(delegate.createSocket(address, port, localAddress, localPort));
+        return tracker.record(NoDelaySocketFactory.noDelay(delegate.createSocket(address, port, localAddress, localPort)));
     }
 }

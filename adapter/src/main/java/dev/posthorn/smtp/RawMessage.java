@@ -15,12 +15,15 @@ import org.eclipse.angus.mail.smtp.SMTPMessage;
 final class RawMessage extends SMTPMessage {
 
     private final byte[] content;
+    private final Runnable afterData;
     private volatile boolean dataStarted;
     private volatile boolean dataWritten;
 
-    RawMessage(Session session, OutgoingMessage outgoing) {
+    /** @param afterData runs once every message byte was handed to the socket, before the final dot */
+    RawMessage(Session session, OutgoingMessage outgoing, Runnable afterData) {
         super(session);
         this.content = outgoing.content();
+        this.afterData = afterData;
         setEnvelopeFrom(outgoing.envelopeFrom());
     }
 
@@ -30,6 +33,7 @@ final class RawMessage extends SMTPMessage {
         dataStarted = true;
         out.write(content);
         dataWritten = true;
+        afterData.run();
     }
 
     /** Returns whether the server accepted DATA, so part of the message may have reached it. */

@@ -40,6 +40,7 @@ public final class SmtpConnection implements AutoCloseable {
 
     private final SmtpSettings settings;
     private final Session session;
+    private final SocketTracker sockets = new SocketTracker();
     private final LongSupplier nanoClock;
     private final AuthenticationGate authenticationGate;
 
@@ -60,7 +61,7 @@ public final class SmtpConnection implements AutoCloseable {
     SmtpConnection(SmtpSettings settings, ScheduledExecutorService writeTimeoutExecutor,
                    AuthenticationGate authenticationGate, LongSupplier nanoClock) {
         this.settings = settings;
-        this.session = Session.getInstance(settings.sessionProperties(writeTimeoutExecutor));
+        this.session = Session.getInstance(settings.sessionProperties(writeTimeoutExecutor, sockets));
         this.authenticationGate = authenticationGate;
         this.nanoClock = nanoClock;
     }
@@ -151,7 +152,7 @@ public final class SmtpConnection implements AutoCloseable {
 
     private void openTransport() throws MailException {
         authenticationGate.check();
-        SMTPTransport opened = new SMTPTransport(session,
+        SMTPTransport opened = new LongResponseTransport(session,
                 new URLName("smtp", settings.host(), settings.port(), null, settings.username(), null));
         String secret = settings.accessTokenProvider() == null ? settings.password()
                 : AccessTokens.token(settings.name(), settings.accessTokenProvider(), settings.username());
@@ -178,7 +179,9 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     private SendReceipt transmit(OutgoingMessage message) throws MailException, CommandStageFailure {
-        RawMessage raw = new RawMessage(session, message);
+        // Once the data is written, only the reply to the final dot is left: it gets its own, longer wait.
+        RawMessage raw = new RawMessage(session, message,
+                () -> sockets.readTimeout(settings.dataTerminationTimeoutMillis()));
         boolean utf8 = needsSmtpUtf8(message);
         InternetAddress[] recipients = envelopeRecipients(message, utf8);
         if (utf8) {
@@ -188,6 +191,15 @@ public final class SmtpConnection implements AutoCloseable {
         }
         declareSize(message, raw);
         declareEightBit(message, raw);
+        try {
+            return sendRaw(message, raw, recipients, utf8);
+        } finally {
+            sockets.readTimeout(settings.readTimeoutMillis());
+        }
+    }
+
+    private SendReceipt sendRaw(OutgoingMessage message, RawMessage raw, InternetAddress[] recipients, boolean utf8)
+            throws MailException, CommandStageFailure {
         try {
             transport.sendMessage(raw, recipients);
             markUsed();

@@ -392,6 +392,40 @@ class SmtpFaultTest {
     }
 
     @Test
+    void finalDotReplyHasItsOwnTimeout() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start()
+                .script((connection, line) -> {
+                    if (line.equals(".") && connection == 1) {
+                        return ScriptedSmtpServer.HANG;
+                    }
+                    // A later message hangs before its data, after one complete message.
+                    return line.startsWith("RCPT TO:<c@") ? ScriptedSmtpServer.HANG : null;
+                });
+             AdapterFixture fixture = new AdapterFixture(server.port())) {
+            fixture.managedFactory.setDataTerminationTimeoutMillis(3_500);
+            long start = System.nanoTime();
+
+            MailException e = assertThrows(MailException.class, () -> send(fixture, "a@example.org"));
+
+            long dotMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+            assertEquals(FailureKind.UNCERTAIN, e.getKind());
+            assertTrue(e.getMessage().contains("within 3500 ms (dataTerminationTimeoutMillis)"), e.getMessage());
+            assertTrue(dotMillis >= 3_400, "the reply to the final dot waited only " + dotMillis + " ms");
+
+            send(fixture, "b@example.org");
+            assertEquals(2, server.connectionCount(), "b@ and c@ share the second connection");
+            start = System.nanoTime();
+            MailException later = assertThrows(MailException.class, () -> send(fixture, "c@example.org"));
+            long rcptMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+
+            // A reused connection that fails before DATA is tried once more on a new one: two reads of 2000 ms.
+            // Had the 3500 ms limit stayed on the socket, the first read alone would have taken that long.
+            assertTrue(later.getMessage().contains("within 2000 ms (readTimeoutMillis)"), later.getMessage());
+            assertTrue(rcptMillis < 5_500, "after a message the read timeout is back to 2000 ms, took " + rcptMillis);
+        }
+    }
+
+    @Test
     void silentAfterRecipientTimesOut() throws Exception {
         try (ScriptedSmtpServer server = ScriptedSmtpServer.start().hangOn("RCPT");
              AdapterFixture fixture = new AdapterFixture(server.port())) {

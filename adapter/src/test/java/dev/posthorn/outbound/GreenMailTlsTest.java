@@ -20,7 +20,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Implicit TLS with authentication against GreenMail, whose SMTPS listener uses a certificate made for
- * this test, so that the certificate chain and the host name are checked as in production.
+ * this test, so that the certificate chain and the host name are checked as in production. GreenMail
+ * 2.1.3 has no STARTTLS command, so STARTTLS with authentication is tested against the scripted server
+ * in {@link TlsTest} and STARTTLS against Postfix in {@link PostfixTest}.
  */
 @Timeout(30)
 class GreenMailTlsTest {

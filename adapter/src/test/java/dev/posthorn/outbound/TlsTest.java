@@ -79,6 +79,26 @@ class TlsTest {
     }
 
     @Test
+    void startTlsAuthenticatesOnlyAfterUpgrade() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start().startTls(localhost.serverContext())
+                .extensions("AUTH PLAIN").replyTo("AUTH PLAIN", "235 2.7.0 Authentication successful");
+             AdapterFixture fixture = fixture(server, "STARTTLS", localhost)) {
+            fixture.managedFactory.setUsername("app");
+            fixture.managedFactory.setPassword("s3cret");
+            try (MailConnection connection = fixture.connection()) {
+                connection.send(AdapterFixture.message("a@example.org", "Secure", "Body"));
+            }
+
+            List<String> dialogue = server.transcriptOf(1);
+            int upgraded = indexOf(dialogue, "TLS established");
+            int auth = indexOf(dialogue, "C: AUTH PLAIN");
+            assertTrue(upgraded > 0, dialogue.toString());
+            assertTrue(auth > upgraded, "AUTH only after the upgrade: " + dialogue);
+            assertEquals(1, server.messages().size());
+        }
+    }
+
+    @Test
     void implicitTlsDelivers() throws Exception {
         try (ScriptedSmtpServer server = ScriptedSmtpServer.start().implicitTls(localhost.serverContext());
              AdapterFixture fixture = fixture(server, "IMPLICIT_TLS", localhost);

@@ -162,7 +162,10 @@ final class MailXAResource implements XAResource {
         }
     }
 
-    /** Returns true only for this instance, because each managed connection is its own resource manager. */
+    /**
+     * Returns true only for this instance. Connections of one pool share a spool, but active branches are
+     * tracked per XA resource, so a branch joined through another connection's resource would not be found.
+     */
     @Override
     public boolean isSameRM(XAResource other) {
         return other == this;

@@ -1,6 +1,5 @@
 package dev.posthorn.delivery;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UnsupportedEncodingException;
 import java.nio.charset.StandardCharsets;
@@ -266,7 +265,7 @@ public final class MessagePreparer {
     }
 
     private static byte[] render(MimeMessage message) throws IOException, MessagingException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
+        RenderBuffer out = new RenderBuffer();
         message.writeTo(out, OMITTED_HEADERS);
         return out.toByteArray();
     }

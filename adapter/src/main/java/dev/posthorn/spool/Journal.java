@@ -39,6 +39,7 @@ final class Journal implements AutoCloseable {
     private static final String SEGMENT_SUFFIX = ".log";
     /** Upper bound on one record, so a corrupt length field cannot make replay allocate gigabytes. */
     static final int MAX_RECORD_BYTES = 1 << 30;
+    private static final byte[] NO_BYTES = new byte[0];
 
     /** One record read back during replay. */
     interface Visitor {
@@ -103,25 +104,35 @@ final class Journal implements AutoCloseable {
      * reopens the segment and cuts off a partly written frame, so one interrupted caller fails alone.
      */
     Appended append(byte[] payload) {
-        ByteBuffer frame = frame(payload);
+        return append(payload, NO_BYTES);
+    }
+
+    /**
+     * Appends one record whose payload is {@code head} followed by {@code tail}, without copying them
+     * into one array; {@link #sync} makes it durable.
+     */
+    Appended append(byte[] head, byte[] tail) {
+        ByteBuffer[] frame = frame(head, tail);
         synchronized (writeLock) {
             requireOpen();
             try {
-                if (currentSize > 0 && currentSize + frame.remaining() > segmentBytes) {
+                int length = FRAME_HEADER_BYTES + head.length + tail.length;
+                if (currentSize > 0 && currentSize + length > segmentBytes) {
                     rollSegment();
                 }
-                int length = frame.remaining();
                 long offset = currentSize + FRAME_HEADER_BYTES;
                 try {
-                    writeFully(frame);
+                    writeFully(frame, length);
                 } catch (ClosedChannelException e) {
                     reopenAfterInterrupt();
                     if (Thread.currentThread().isInterrupted()) {
                         throw e;
                     }
                     // Another thread's interrupted force closed the channel under this write: write again.
-                    frame.rewind();
-                    writeFully(frame);
+                    for (ByteBuffer part : frame) {
+                        part.rewind();
+                    }
+                    writeFully(frame, length);
                 }
                 currentSize += length;
                 appendedPosition += length;
@@ -267,9 +278,10 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    private void writeFully(ByteBuffer frame) throws IOException {
-        while (frame.hasRemaining()) {
-            channel.write(frame);
+    private void writeFully(ByteBuffer[] frame, long length) throws IOException {
+        long left = length;
+        while (left > 0) {
+            left -= channel.write(frame);
         }
     }
 
@@ -292,12 +304,14 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    private static ByteBuffer frame(byte[] payload) {
+    /** Returns the frame header and the payload's two parts, ready for one gathering write. */
+    private static ByteBuffer[] frame(byte[] head, byte[] tail) {
         CRC32C crc = new CRC32C();
-        crc.update(payload);
-        ByteBuffer frame = ByteBuffer.allocate(FRAME_HEADER_BYTES + payload.length);
-        frame.putInt(payload.length).putInt((int) crc.getValue()).put(payload).flip();
-        return frame;
+        crc.update(head);
+        crc.update(tail);
+        ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER_BYTES);
+        header.putInt(head.length + tail.length).putInt((int) crc.getValue()).flip();
+        return new ByteBuffer[] {header, ByteBuffer.wrap(head), ByteBuffer.wrap(tail)};
     }
 
     private void rollSegment() throws IOException {

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -49,12 +50,17 @@ public final class Spool implements AutoCloseable {
     static final long DEFAULT_SEGMENT_BYTES = 64L * 1024 * 1024;
     /** Number of finished messages whose final status {@link #status} still returns. */
     static final int FINISHED_STATUSES_KEPT = 10_000;
+    private static final int CANONICAL_UUID_LENGTH = 36;
 
     private enum Stage { PENDING, PREPARED, COMMITTED, READY, IN_FLIGHT, HELD }
 
-    /** Index entry of one message. The envelope and content are read from the journal when needed. */
+    /**
+     * Index entry of one message. The envelope and content are read from the journal when needed. A
+     * spool may index a million messages, so the entry keeps only what scheduling needs.
+     */
     private static final class Entry {
-        final String trackingId;
+        /** The tracking id as {@link #indexKey} stores it. */
+        final Object key;
         final long sequence;
         final long segment;
         final long offset;
@@ -76,7 +82,7 @@ public final class Spool implements AutoCloseable {
 
         Entry(String trackingId, long sequence, long segment, long offset, int length, long queuedAt,
               String application, BranchId branch) {
-            this.trackingId = trackingId;
+            this.key = indexKey(trackingId);
             this.sequence = sequence;
             this.segment = segment;
             this.offset = offset;
@@ -85,6 +91,10 @@ public final class Spool implements AutoCloseable {
             this.application = application;
             this.branch = branch;
             this.nextAttemptAt = queuedAt;
+        }
+
+        String trackingId() {
+            return key.toString();
         }
     }
 
@@ -112,7 +122,8 @@ public final class Spool implements AutoCloseable {
     private final Journal journal;
     private final FileChannel lockChannel;
     private final FileLock lock;
-    private final Map<String, Entry> entries = new HashMap<>();
+    /** Index entries by {@link #indexKey} of their tracking id. */
+    private final Map<Object, Entry> entries = new HashMap<>();
     private final Map<BranchId, List<Entry>> branches = new HashMap<>();
     private final PriorityQueue<Entry> ready = new PriorityQueue<>(
             Comparator.comparingLong((Entry e) -> e.nextAttemptAt).thenComparingLong(e -> e.sequence));
@@ -128,11 +139,15 @@ public final class Spool implements AutoCloseable {
     private long nextSequence;
     private boolean closed;
 
-    private Spool(String name, Journal journal, FileChannel lockChannel, FileLock lock) {
+    /** Opens the journal and rebuilds the index from it, applying each record as it is read. */
+    private Spool(String name, Path directory, long segmentBytes, FileChannel lockChannel, FileLock lock)
+            throws IOException {
         this.name = name;
-        this.journal = journal;
         this.lockChannel = lockChannel;
         this.lock = lock;
+        Replay replay = new Replay();
+        this.journal = Journal.open(directory, segmentBytes, replay);
+        adopt(replay);
     }
 
     /**
@@ -159,18 +174,13 @@ public final class Spool implements AutoCloseable {
             throw new IOException("The mail spool " + directory + " is in use by another connection factory or "
                     + "server. Give each connection pool its own spoolDirectory or name");
         }
-        Replay replay = new Replay();
-        Journal journal;
         try {
-            journal = Journal.open(directory, segmentBytes, replay);
+            return new Spool(name, directory, segmentBytes, lockChannel, lock);
         } catch (IOException | RuntimeException e) {
             lock.release();
             lockChannel.close();
             throw e;
         }
-        Spool spool = new Spool(name, journal, lockChannel, lock);
-        spool.adopt(replay);
-        return spool;
     }
 
     public String name() {
@@ -187,11 +197,11 @@ public final class Spool implements AutoCloseable {
     public void add(OutgoingMessage message, BranchId branch, String application) {
         MessageRecord record = new MessageRecord(message.trackingId(), message.messageId(), message.envelopeFrom(),
                 message.recipients(), application, System.currentTimeMillis(), branch, message.content());
-        byte[] payload = SpoolRecords.message(record);
+        byte[] head = SpoolRecords.messageHead(record);
         synchronized (this) {
             // Appended and indexed under one lock, so segment cleanup never deletes a segment before this entry counts.
-            Journal.Appended appended = journal.append(payload);
-            Entry entry = index(record, appended.segment(), appended.offset(), payload.length);
+            Journal.Appended appended = journal.append(head, record.content());
+            Entry entry = index(record, appended.segment(), appended.offset(), head.length + record.content().length);
             entry.stage = Stage.PENDING;
         }
     }
@@ -207,12 +217,13 @@ public final class Spool implements AutoCloseable {
             MessageRecord record = new MessageRecord(message.trackingId(), message.messageId(),
                     message.envelopeFrom(), message.recipients(), application, System.currentTimeMillis(), null,
                     message.content());
-            byte[] payload = SpoolRecords.message(record);
+            byte[] head = SpoolRecords.messageHead(record);
             synchronized (this) {
                 // Appended and indexed under one lock, as in add.
-                Journal.Appended appended = journal.append(payload);
+                Journal.Appended appended = journal.append(head, record.content());
                 position = appended.position();
-                Entry entry = index(record, appended.segment(), appended.offset(), payload.length);
+                Entry entry = index(record, appended.segment(), appended.offset(),
+                        head.length + record.content().length);
                 entry.stage = Stage.COMMITTED;
                 entry.executor = executor;
                 added.add(entry);
@@ -266,7 +277,7 @@ public final class Spool implements AutoCloseable {
             for (Entry entry : members) {
                 entry.branch = null;
                 entry.executor = executor;
-                ids.add(entry.trackingId);
+                ids.add(entry.trackingId());
                 if (entry.stage == Stage.PENDING || entry.stage == Stage.PREPARED) {
                     entry.stage = Stage.COMMITTED;
                     if (!holdUntilReleased) {
@@ -281,7 +292,7 @@ public final class Spool implements AutoCloseable {
     /** Makes committed messages deliverable; the transaction they belonged to has completed. */
     public synchronized void release(Collection<String> trackingIds, Executor executor) {
         for (String id : trackingIds) {
-            Entry entry = entries.get(id);
+            Entry entry = entries.get(indexKey(id));
             if (entry != null && entry.stage == Stage.COMMITTED) {
                 if (executor != null) {
                     entry.executor = executor;
@@ -345,7 +356,7 @@ public final class Spool implements AutoCloseable {
             ready.poll();
             entry.stage = Stage.IN_FLIGHT;
             attempt = entry.attempts + 1;
-            journal.append(SpoolRecords.attemptStarted(entry.trackingId, attempt));
+            journal.append(SpoolRecords.attemptStarted(entry.trackingId(), attempt));
         }
         MessageRecord record = load(entry);
         List<String> recipients = entry.remaining == null ? record.recipients() : entry.remaining;
@@ -371,7 +382,7 @@ public final class Spool implements AutoCloseable {
             entry.results = List.copyOf(results);
             entry.lastError = error;
             entry.nextAttemptAt = nextAttemptAt;
-            journal.append(SpoolRecords.deferred(new DeferredRecord(entry.trackingId, entry.attempts, nextAttemptAt,
+            journal.append(SpoolRecords.deferred(new DeferredRecord(entry.trackingId(), entry.attempts, nextAttemptAt,
                     entry.remaining, entry.results, error, hold)));
             if (hold) {
                 entry.stage = Stage.HELD;
@@ -395,10 +406,11 @@ public final class Spool implements AutoCloseable {
                 return;
             }
             entry.attempts = attempts;
-            journal.append(SpoolRecords.finished(new FinishedRecord(entry.trackingId, (byte) state.ordinal(),
+            String trackingId = claim.message().trackingId();
+            journal.append(SpoolRecords.finished(new FinishedRecord(trackingId, (byte) state.ordinal(),
                     results, error)));
             remove(entry, spentSegments);
-            finished.put(entry.trackingId, new DeliveryStatus(entry.trackingId, claim.message().messageId(), state,
+            finished.put(trackingId, new DeliveryStatus(trackingId, claim.message().messageId(), state,
                     entry.attempts, Instant.ofEpochMilli(entry.queuedAt), null, results, error));
         }
         deleteSpentSegments(spentSegments);
@@ -415,7 +427,7 @@ public final class Spool implements AutoCloseable {
             entry.nextAttemptAt = System.currentTimeMillis();
             // Records that the attempt never started, so a restart does not report it as interrupted.
             List<RecipientStatus> results = entry.results == null ? List.of() : entry.results;
-            journal.append(SpoolRecords.deferred(new DeferredRecord(entry.trackingId, entry.attempts,
+            journal.append(SpoolRecords.deferred(new DeferredRecord(entry.trackingId(), entry.attempts,
                     entry.nextAttemptAt, claim.message().recipients(), results, entry.lastError, false)));
             makeReady(entry);
         }
@@ -431,7 +443,7 @@ public final class Spool implements AutoCloseable {
             if (done != null) {
                 return Optional.of(done);
             }
-            entry = entries.get(trackingId);
+            entry = entries.get(indexKey(trackingId));
             if (entry == null) {
                 return Optional.empty();
             }
@@ -450,7 +462,7 @@ public final class Spool implements AutoCloseable {
 
     /** Makes a queued, deferred or held message due at once; returns false when it is not in one of those. */
     public synchronized boolean retryNow(String trackingId) {
-        Entry entry = entries.get(trackingId);
+        Entry entry = entries.get(indexKey(trackingId));
         if (entry == null || !(entry.stage == Stage.READY || entry.stage == Stage.HELD)) {
             return false;
         }
@@ -470,7 +482,7 @@ public final class Spool implements AutoCloseable {
 
     /** Stops delivery of a queued or deferred message until {@link #releaseHeld}. */
     public synchronized boolean hold(String trackingId) {
-        Entry entry = entries.get(trackingId);
+        Entry entry = entries.get(indexKey(trackingId));
         if (entry == null || entry.stage != Stage.READY) {
             return false;
         }
@@ -482,7 +494,7 @@ public final class Spool implements AutoCloseable {
 
     /** Lets a held message be delivered again at its scheduled time, or at once if that has passed. */
     public synchronized boolean releaseHeld(String trackingId) {
-        Entry entry = entries.get(trackingId);
+        Entry entry = entries.get(indexKey(trackingId));
         if (entry == null || entry.stage != Stage.HELD) {
             return false;
         }
@@ -496,7 +508,7 @@ public final class Spool implements AutoCloseable {
         List<Long> spentSegments = new ArrayList<>();
         Entry entry;
         synchronized (this) {
-            entry = entries.get(trackingId);
+            entry = entries.get(indexKey(trackingId));
             if (entry == null || !(entry.stage == Stage.READY || entry.stage == Stage.HELD)) {
                 return false;
             }
@@ -568,12 +580,32 @@ public final class Spool implements AutoCloseable {
 
     // ---- internals ----
 
+    /**
+     * Returns the key of a tracking id in the index: a {@link UUID} for ids in the form that
+     * {@code UUID.toString()} writes, as Posthorn creates them, which takes 32 bytes of heap instead of
+     * the string's 80, and the string itself for any other id. Both keys give the id back with
+     * {@code toString()}.
+     */
+    static Object indexKey(String trackingId) {
+        if (trackingId.length() == CANONICAL_UUID_LENGTH) {
+            try {
+                UUID uuid = UUID.fromString(trackingId);
+                if (uuid.toString().equals(trackingId)) {
+                    return uuid;
+                }
+            } catch (IllegalArgumentException e) {
+                // Not a UUID after all; the string is the key.
+            }
+        }
+        return trackingId;
+    }
+
     private Entry index(MessageRecord record, long segment, long offset, int length) {
-        // Interned because a spool holds many messages from few applications.
+        // Interned because a spool contains many messages from few applications.
         String application = record.application() == null ? null : record.application().intern();
         Entry entry = new Entry(record.trackingId(), nextSequence++, segment, offset, length, record.queuedAt(),
                 application, record.branch());
-        entries.put(entry.trackingId, entry);
+        entries.put(entry.key, entry);
         if (record.branch() != null) {
             branches.computeIfAbsent(record.branch(), b -> new ArrayList<>()).add(entry);
         }
@@ -587,7 +619,7 @@ public final class Spool implements AutoCloseable {
     }
 
     private Entry inFlight(Claim claim) {
-        Entry entry = entries.get(claim.message().trackingId());
+        Entry entry = entries.get(indexKey(claim.message().trackingId()));
         if (entry == null || entry.stage != Stage.IN_FLIGHT) {
             LOG.log(Level.WARNING, "{0}: {1} is no longer being delivered; ignoring the result of attempt {2}",
                     new Object[] {name, claim.message(), claim.attempt()});
@@ -597,7 +629,7 @@ public final class Spool implements AutoCloseable {
     }
 
     private void remove(Entry entry, List<Long> spentSegments) {
-        entries.remove(entry.trackingId);
+        entries.remove(entry.key);
         Integer live = liveBySegment.merge(entry.segment, -1, Integer::sum);
         if (live != null && live <= 0) {
             liveBySegment.remove(entry.segment);
@@ -605,7 +637,7 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** Deletes the segments before the oldest one that still holds a queued message. */
+    /** Deletes the segments before the oldest one that still contains a queued message. */
     private void deleteSpentSegments(List<Long> spentSegments) {
         if (spentSegments.isEmpty()) {
             return;
@@ -641,17 +673,14 @@ public final class Spool implements AutoCloseable {
         }
         List<RecipientStatus> recipients = entry.results != null && !entry.results.isEmpty() ? entry.results
                 : record.recipients().stream().map(r -> new RecipientStatus(r, false, null)).toList();
-        return new DeliveryStatus(entry.trackingId, record.messageId(), state, entry.attempts,
+        return new DeliveryStatus(entry.trackingId(), record.messageId(), state, entry.attempts,
                 Instant.ofEpochMilli(entry.queuedAt), next, recipients, entry.lastError);
     }
 
-    /** Applies the records an earlier run left, in the order it wrote them. */
+    /** Finishes the index that replay built from the records an earlier run left. */
     private void adopt(Replay replay) {
         synchronized (this) {
             damage.addAll(replay.damage);
-            for (Replay.Step step : replay.steps) {
-                step.apply(this);
-            }
             List<Long> spentSegments = new ArrayList<>();
             int abandoned = 0;
             for (var branch : List.copyOf(branches.entrySet())) {
@@ -668,7 +697,7 @@ public final class Spool implements AutoCloseable {
             for (Entry entry : entries.values()) {
                 if (entry.stage == Stage.COMMITTED || entry.stage == Stage.IN_FLIGHT) {
                     if (entry.interrupted) {
-                        interruptedAtOpen.add(entry.trackingId);
+                        interruptedAtOpen.add(entry.trackingId());
                     }
                     makeReady(entry);
                 }
@@ -699,16 +728,15 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** Collects replayed records, applied once the spool object exists. */
-    private static final class Replay implements Journal.Visitor {
+    /**
+     * Applies replayed records to the index as the journal reads them, in the order they were written.
+     * Only the index entries stay on the heap, not the records, so replay needs little more heap than
+     * the index it builds.
+     */
+    private final class Replay implements Journal.Visitor {
 
-        @FunctionalInterface
-        interface Step {
-            void apply(Spool spool);
-        }
-
-        final List<Step> steps = new ArrayList<>();
         final List<Journal.Damage> damage = new ArrayList<>();
+        private final Spool spool = Spool.this;
 
         @Override
         public void record(long segment, long offset, ByteBuffer payload) {
@@ -717,45 +745,35 @@ public final class Spool implements AutoCloseable {
             switch (type) {
                 case SpoolRecords.MESSAGE -> {
                     MessageRecord record = SpoolRecords.readMessage(payload);
-                    MessageRecord withoutContent = new MessageRecord(record.trackingId(), record.messageId(),
-                            record.envelopeFrom(), record.recipients(), record.application(), record.queuedAt(),
-                            record.branch(), new byte[0]);
-                    steps.add(spool -> {
-                        Entry entry = spool.index(withoutContent, segment, offset, length);
-                        entry.stage = withoutContent.branch() == null ? Stage.COMMITTED : Stage.PENDING;
-                    });
+                    Entry entry = spool.index(record, segment, offset, length);
+                    entry.stage = record.branch() == null ? Stage.COMMITTED : Stage.PENDING;
                 }
                 case SpoolRecords.PREPARED -> {
                     BranchId branch = SpoolRecords.readBranch(payload);
-                    steps.add(spool -> spool.branches.getOrDefault(branch, List.of())
-                            .forEach(e -> e.stage = Stage.PREPARED));
+                    spool.branches.getOrDefault(branch, List.of()).forEach(e -> e.stage = Stage.PREPARED);
                 }
                 case SpoolRecords.COMMITTED -> {
                     BranchId branch = SpoolRecords.readBranch(payload);
-                    steps.add(spool -> {
-                        for (Entry entry : spool.branches.getOrDefault(branch, List.of())) {
-                            entry.stage = Stage.COMMITTED;
-                            entry.branch = null;
-                        }
-                        spool.branches.remove(branch);
-                    });
+                    for (Entry entry : spool.branches.getOrDefault(branch, List.of())) {
+                        entry.stage = Stage.COMMITTED;
+                        entry.branch = null;
+                    }
+                    spool.branches.remove(branch);
                 }
                 case SpoolRecords.ROLLED_BACK -> {
                     BranchId branch = SpoolRecords.readBranch(payload);
-                    steps.add(spool -> {
-                        List<Entry> members = spool.branches.remove(branch);
-                        if (members != null) {
-                            members.forEach(e -> spool.remove(e, new ArrayList<>()));
-                        }
-                    });
+                    List<Entry> members = spool.branches.remove(branch);
+                    if (members != null) {
+                        members.forEach(e -> spool.remove(e, new ArrayList<>()));
+                    }
                 }
                 case SpoolRecords.ATTEMPT_STARTED -> {
                     String id = SpoolRecords.readTrackingId(payload);
-                    steps.add(spool -> whenPresent(spool, id, e -> e.interrupted = true));
+                    whenPresent(id, e -> e.interrupted = true);
                 }
                 case SpoolRecords.DEFERRED -> {
                     DeferredRecord record = SpoolRecords.readDeferred(payload);
-                    steps.add(spool -> whenPresent(spool, record.trackingId(), e -> {
+                    whenPresent(record.trackingId(), e -> {
                         e.interrupted = false;
                         e.attempts = record.attempts();
                         e.nextAttemptAt = record.nextAttemptAt();
@@ -763,16 +781,16 @@ public final class Spool implements AutoCloseable {
                         e.results = record.results();
                         e.lastError = record.error();
                         e.stage = record.held() ? Stage.HELD : Stage.COMMITTED;
-                    }));
+                    });
                 }
                 case SpoolRecords.FINISHED -> {
                     FinishedRecord record = SpoolRecords.readFinished(payload);
-                    steps.add(spool -> whenPresent(spool, record.trackingId(), e -> spool.remove(e, new ArrayList<>())));
+                    whenPresent(record.trackingId(), e -> spool.remove(e, new ArrayList<>()));
                 }
                 case SpoolRecords.HELD -> {
                     String id = SpoolRecords.readTrackingId(payload);
                     boolean held = payload.get() != 0;
-                    steps.add(spool -> whenPresent(spool, id, e -> e.stage = held ? Stage.HELD : Stage.COMMITTED));
+                    whenPresent(id, e -> e.stage = held ? Stage.HELD : Stage.COMMITTED);
                 }
                 default -> throw new IllegalArgumentException("unknown spool record type " + type + " in segment "
                         + segment + " at offset " + offset);
@@ -784,8 +802,8 @@ public final class Spool implements AutoCloseable {
             damage.add(part);
         }
 
-        private static void whenPresent(Spool spool, String trackingId, java.util.function.Consumer<Entry> change) {
-            Entry entry = spool.entries.get(trackingId);
+        private void whenPresent(String trackingId, java.util.function.Consumer<Entry> change) {
+            Entry entry = spool.entries.get(indexKey(trackingId));
             if (entry != null) {
                 change.accept(entry);
             }

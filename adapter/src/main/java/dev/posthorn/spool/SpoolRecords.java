@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import dev.posthorn.api.RecipientStatus;
@@ -54,7 +55,19 @@ final class SpoolRecords {
     record FinishedRecord(String trackingId, byte state, List<RecipientStatus> results, String error) {
     }
 
+    /** Returns the whole {@link #MESSAGE} payload in one array. */
     static byte[] message(MessageRecord record) {
+        byte[] head = messageHead(record);
+        byte[] payload = Arrays.copyOf(head, head.length + record.content().length);
+        System.arraycopy(record.content(), 0, payload, head.length, record.content().length);
+        return payload;
+    }
+
+    /**
+     * Returns the {@link #MESSAGE} record up to the content: the payload is these bytes followed by
+     * {@code record.content()}. Writing the two parts separately spares a copy of a large message.
+     */
+    static byte[] messageHead(MessageRecord record) {
         return write(MESSAGE, out -> {
             writeString(out, record.trackingId());
             writeString(out, record.messageId());
@@ -67,7 +80,6 @@ final class SpoolRecords {
                 writeBranch(out, record.branch());
             }
             out.writeInt(record.content().length);
-            out.write(record.content());
         });
     }
 

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Runs the SMTP benchmark against a Postfix smtp-sink on 127.0.0.1 and writes benchmarks/target/results.md.
+# It builds the adapter from this working tree; nothing is installed into the local Maven repository.
 #
 # Optional environment variables:
-#   THREADS                       caller threads, and the Posthorn pool size (default 4)
+#   THREADS                       caller threads, the Posthorn pool size and delivery slots (default 4)
 #   REPEATS                       timed runs per case (default 3)
 #   MESSAGES_1KB, MESSAGES_100KB  messages per in-JVM run (default 6000 and 1500)
 #   SOURCE_1KB, SOURCE_100KB      messages per smtp-source run (default 20000 and 4000)
 #   SOURCE_SESSIONS               smtp-source session counts to measure (default "1 8")
+#   COMMIT_THREADS                concurrent transactions for the commit measurement (default 8)
+#   MEMORY                        1 to run the heap measurements, 0 to skip them (default 1)
+#   MEMORY_HEAP                   -Xmx of the heap measurements (default 256m)
+#   ATTACHMENT_MIB                attachment size in MiB (default 50)
+#   BACKLOG_MESSAGES              1 KB messages to queue in the spool (default 1000000)
+#   BACKLOG_MAX_SECONDS           time limit for queueing them; fewer are queued if it runs out (default 600)
 set -euo pipefail
 
 THREADS=${THREADS:-4}
@@ -16,10 +23,18 @@ MESSAGES_100KB=${MESSAGES_100KB:-1500}
 SOURCE_1KB=${SOURCE_1KB:-20000}
 SOURCE_100KB=${SOURCE_100KB:-4000}
 SOURCE_SESSIONS=${SOURCE_SESSIONS:-"1 8"}
+COMMIT_THREADS=${COMMIT_THREADS:-8}
+MEMORY=${MEMORY:-1}
+MEMORY_HEAP=${MEMORY_HEAP:-256m}
+ATTACHMENT_MIB=${ATTACHMENT_MIB:-50}
+BACKLOG_MESSAGES=${BACKLOG_MESSAGES:-1000000}
+BACKLOG_MAX_SECONDS=${BACKLOG_MAX_SECONDS:-600}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/benchmarks/target"
 RESULTS="$OUT/results.md"
+SPOOL="$OUT/spool"
+MEMORY_WORK="$OUT/memory"
 mkdir -p "$OUT"
 
 if [[ ! -x /usr/sbin/smtp-sink || ! -x /usr/sbin/smtp-source ]]; then
@@ -27,9 +42,11 @@ if [[ ! -x /usr/sbin/smtp-sink || ! -x /usr/sbin/smtp-source ]]; then
   apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postfix
 fi
 
-echo "Building the benchmark module" >&2
-(cd "$ROOT" && mvn -q -Pbench -pl benchmarks package dependency:build-classpath \
+echo "Building the adapter and the benchmark module" >&2
+# -am builds the adapter from this working tree too; the class path then points at adapter/target.
+(cd "$ROOT" && mvn -q -Pbench -pl benchmarks -am package dependency:build-classpath -DskipTests \
   -Dmdep.outputFile="$OUT/classpath.txt")
+CLASSPATH_BENCH="$ROOT/benchmarks/target/classes:$(cat "$OUT/classpath.txt")"
 
 # Ask the kernel for a free loopback port. Another process could take it before smtp-sink binds it,
 # in which case smtp-sink fails to start and the wait below reports it.
@@ -41,7 +58,8 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 /usr/sbin/smtp-sink "${SINK_OPTIONS[@]}" "127.0.0.1:$PORT" 256 &
 SINK_PID=$!
-trap 'kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true' EXIT
+# The spools of a run are removed at the end; the backlog one alone takes about 1.5 GB.
+trap 'kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; rm -rf "$SPOOL" "$MEMORY_WORK"' EXIT
 
 for _ in $(seq 1 50); do
   if python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2).close()" 2>/dev/null; then
@@ -62,6 +80,7 @@ echo "smtp-sink (PID $SINK_PID) listens on 127.0.0.1:$PORT" >&2
   echo "- Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/^Mem:/ {print $2}') GiB memory, $(uname -sr)"
   echo "- JVM: $(java -version 2>&1 | sed -n 2p)"
   echo "- Server: Postfix smtp-sink on 127.0.0.1, backlog 256"
+  echo "- Spool file system: $(df -T "$OUT" | awk 'NR == 2 {print $2 " on " $1 ", mounted on " $7}')"
   echo
 } > "$RESULTS"
 
@@ -95,10 +114,32 @@ for size in 1024 102400; do
 done
 echo >> "$RESULTS"
 
-# (b), (c) and (p) in one JVM, interleaved, so that their ratios come from the same conditions.
-java -Xms512m -Xmx512m -cp "$ROOT/benchmarks/target/classes:$(cat "$OUT/classpath.txt")" \
+# (b), (c), (p) and (e) in one JVM, interleaved, so that their ratios come from the same conditions; then
+# the commit with COMMIT_THREADS concurrent transactions.
+rm -rf "$SPOOL"
+java -Xms512m -Xmx512m -cp "$CLASSPATH_BENCH" \
   dev.posthorn.bench.SmtpBenchmark "$PORT" "$THREADS" "$REPEATS" "$MESSAGES_1KB" "$MESSAGES_100KB" \
-  "$OUT/in-jvm.md"
+  "$OUT/in-jvm.md" "$SPOOL" "$COMMIT_THREADS"
 cat "$OUT/in-jvm.md" >> "$RESULTS"
+
+# Heap measurements, each in a JVM of its own with the heap limit under test. timeout bounds each one.
+if [[ $MEMORY == 1 ]]; then
+  rm -rf "$MEMORY_WORK" "$OUT/memory.md"
+  mkdir -p "$MEMORY_WORK"
+  run_memory() {
+    timeout $((BACKLOG_MAX_SECONDS + 300)) java "-Xmx$MEMORY_HEAP" -cp "$CLASSPATH_BENCH" \
+      dev.posthorn.bench.MemoryBenchmark "$@" "$OUT/memory.md" \
+      || echo "- MemoryBenchmark $1 exited with status $?" >> "$OUT/memory.md"
+  }
+  run_memory attachment "$PORT" "$ATTACHMENT_MIB" "$MEMORY_WORK"
+  run_memory backlog-fill "$BACKLOG_MESSAGES" "$BACKLOG_MAX_SECONDS" "$MEMORY_WORK"
+  run_memory backlog-reopen "$MEMORY_WORK"
+  {
+    echo
+    echo "## Heap with -Xmx$MEMORY_HEAP"
+    echo
+    cat "$OUT/memory.md"
+  } >> "$RESULTS"
+fi
 
 echo "Results written to $RESULTS" >&2

@@ -4,6 +4,7 @@ import java.util.Timer;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import jakarta.resource.spi.BootstrapContext;
 import jakarta.resource.spi.XATerminator;
@@ -15,16 +16,33 @@ import jakarta.resource.spi.work.WorkManager;
 import jakarta.transaction.TransactionSynchronizationRegistry;
 
 /**
- * Bootstrap context without a transaction manager, so every send takes the adapter's synchronous
- * path. Its work manager runs work on a small daemon executor in place of the container's.
+ * Bootstrap context whose work manager runs work on a fixed pool of daemon threads in place of the
+ * container's. Without a transaction registry every send takes the adapter's synchronous path; with
+ * one, a send on a thread that has a transaction is queued with it.
  */
 final class BenchBootstrapContext implements BootstrapContext, WorkManager, AutoCloseable {
 
-    private final ExecutorService executor = Executors.newFixedThreadPool(2, runnable -> {
-        Thread thread = new Thread(runnable, "bench-work-manager");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService executor;
+    private final TransactionSynchronizationRegistry registry;
+
+    /** A context without a transaction registry and with 2 work manager threads. */
+    BenchBootstrapContext() {
+        this(2, null);
+    }
+
+    /**
+     * @param workThreads threads of the work manager, which bound how many deliveries run at once
+     * @param registry the transaction registry to offer the adapter, or {@code null} for none
+     */
+    BenchBootstrapContext(int workThreads, TransactionSynchronizationRegistry registry) {
+        this.registry = registry;
+        AtomicInteger threadNumber = new AtomicInteger();
+        executor = Executors.newFixedThreadPool(workThreads, runnable -> {
+            Thread thread = new Thread(runnable, "bench-work-manager-" + threadNumber.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
 
     @Override
     public WorkManager getWorkManager() {
@@ -48,7 +66,7 @@ final class BenchBootstrapContext implements BootstrapContext, WorkManager, Auto
 
     @Override
     public TransactionSynchronizationRegistry getTransactionSynchronizationRegistry() {
-        return null;
+        return registry;
     }
 
     @Override

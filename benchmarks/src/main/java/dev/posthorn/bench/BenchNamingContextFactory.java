@@ -11,10 +11,11 @@ import javax.naming.OperationNotSupportedException;
 import javax.naming.spi.InitialContextFactory;
 
 /**
- * JNDI stand-in for the one name the adapter looks up on the synchronous send path: the container's
- * default managed scheduled executor, which Angus Mail uses for write timeouts. Without it the adapter
- * falls back to a timer thread per connection, which a deployment on Payara does not do because the
- * container binds this name.
+ * JNDI stand-in for two names the adapter looks up. The first is the container's default managed
+ * scheduled executor, which Angus Mail uses for write timeouts. Without it the adapter falls back to a
+ * timer thread per connection, which a deployment on Payara does not do because the container binds
+ * this name. The second is {@code java:app/AppName}, which names the application that delivery events
+ * of transactional sends go to.
  *
  * <p>Selected with the system property {@code java.naming.factory.initial}. Every other name raises
  * {@link NameNotFoundException}, and every other operation raises {@link OperationNotSupportedException}.
@@ -22,6 +23,9 @@ import javax.naming.spi.InitialContextFactory;
 public final class BenchNamingContextFactory implements InitialContextFactory {
 
     static final String SCHEDULED_EXECUTOR_NAME = "java:comp/DefaultManagedScheduledExecutorService";
+    static final String APPLICATION_NAME_NAME = "java:app/AppName";
+    /** The application name that {@code java:app/AppName} returns on every thread. */
+    static final String APPLICATION_NAME = "posthorn-bench";
 
     private static final ScheduledExecutorService SCHEDULED_EXECUTOR = newScheduledExecutor();
 
@@ -41,6 +45,9 @@ public final class BenchNamingContextFactory implements InitialContextFactory {
     private static Object lookup(String name) throws NameNotFoundException {
         if (SCHEDULED_EXECUTOR_NAME.equals(name)) {
             return SCHEDULED_EXECUTOR;
+        }
+        if (APPLICATION_NAME_NAME.equals(name)) {
+            return APPLICATION_NAME;
         }
         throw new NameNotFoundException(name + " is not bound in the benchmark naming context");
     }

@@ -29,6 +29,8 @@ final class BoundedConnectionManager implements ConnectionManager, ConnectionEve
 
     private final Semaphore permits;
     private final Deque<ManagedConnection> idle = new ArrayDeque<>();
+    /** The managed connection behind the last handle allocated on each thread, for XA enlistment. */
+    private final ThreadLocal<ManagedConnection> allocatedOnThread = new ThreadLocal<>();
     private int created;
     private int destroyed;
 
@@ -75,7 +77,16 @@ final class BoundedConnectionManager implements ConnectionManager, ConnectionEve
                 created++;
             }
         }
+        allocatedOnThread.set(connection);
         return connection.getConnection(null, info);
+    }
+
+    /**
+     * Returns the managed connection behind the last handle that the calling thread allocated, whose
+     * XA resource a caller enlists as a container would.
+     */
+    ManagedConnection allocatedOnThisThread() {
+        return allocatedOnThread.get();
     }
 
     @Override

@@ -33,17 +33,22 @@ import dev.posthorn.outbound.MailResourceAdapter;
  *
  * <p>Paths: (b) Angus {@code Transport.send}, a new connection per message; (c) Angus with one reused,
  * TCP_NODELAY transport per thread; (p) the Posthorn adapter driven through its SPI with
- * {@link BoundedConnectionManager}, sending outside a transaction. Every path runs on the same number
- * of caller threads and builds a new {@link MimeMessage} for every send.
+ * {@link BoundedConnectionManager}, sending outside a transaction; (e1) and (e2) the adapter sending
+ * inside XA transactions of one message each, committed in one phase or in two, and delivered from
+ * its durable spool after the commit (see {@link TransactionalCase}). Every path runs on the same
+ * number of caller threads and builds a new {@link MimeMessage} for every send. After those, the
+ * transactional paths run once more at 1 KB with {@code COMMIT_THREADS} caller threads, to measure
+ * the commit under more concurrent transactions.
  *
- * <p>Usage: {@code SmtpBenchmark PORT THREADS REPEATS MESSAGES_1KB MESSAGES_100KB OUTPUT_FILE}
+ * <p>Usage: {@code SmtpBenchmark PORT THREADS REPEATS MESSAGES_1KB MESSAGES_100KB OUTPUT_FILE SPOOL_DIR
+ * COMMIT_THREADS}
  */
 public final class SmtpBenchmark {
 
     private static final String FROM = "bench@posthorn.example";
     private static final String TO = "sink@posthorn.example";
     private static final int[] SIZES = {1024, 100 * 1024};
-    private static final String[] PATHS = {"b", "c", "p"};
+    private static final String[] PATHS = {"b", "c", "p", "e1", "e2"};
 
     private final int port;
     private final int threads;
@@ -53,6 +58,7 @@ public final class SmtpBenchmark {
     private BenchBootstrapContext bootstrap;
     private BoundedConnectionManager pool;
     private MailConnectionFactory posthorn;
+    private TransactionalPath transactional;
 
     private SmtpBenchmark(int port, int threads) {
         this.port = port;
@@ -64,9 +70,10 @@ public final class SmtpBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 6) {
+        if (args.length != 8) {
             System.err.println("Usage: SmtpBenchmark PORT THREADS REPEATS MESSAGES_1KB MESSAGES_100KB OUTPUT_FILE"
-                    + " (messages per timed run, split over THREADS caller threads)");
+                    + " SPOOL_DIR COMMIT_THREADS (messages per timed run, split over THREADS caller threads;"
+                    + " SPOOL_DIR must be empty or absent)");
             System.exit(2);
         }
         int port = Integer.parseInt(args[0]);
@@ -75,15 +82,27 @@ public final class SmtpBenchmark {
         Map<Integer, Integer> messagesBySize = Map.of(SIZES[0], Integer.parseInt(args[3]),
                 SIZES[1], Integer.parseInt(args[4]));
         Path output = Path.of(args[5]);
+        Path spoolDirectory = Path.of(args[6]).toAbsolutePath();
+        int commitThreads = Integer.parseInt(args[7]);
 
         System.setProperty(Context.INITIAL_CONTEXT_FACTORY, BenchNamingContextFactory.class.getName());
         SmtpBenchmark benchmark = new SmtpBenchmark(port, threads);
-        benchmark.startAdapter();
+        benchmark.startAdapter(spoolDirectory);
+        Map<String, List<TransactionalCase.Result>> commitResults;
         try {
             benchmark.runAll(repeats, messagesBySize, output);
         } finally {
             benchmark.stopAdapter();
         }
+        // A second adapter with a pool, delivery slots and caller threads of COMMIT_THREADS each.
+        try (TransactionalPath wide = new TransactionalPath(new TransactionalPath.Settings("bench-commit", port,
+                commitThreads, commitThreads, commitThreads, spoolDirectory.resolve("commit"), 10_000))) {
+            commitResults = benchmark.runCommitOverhead(wide, commitThreads, repeats, messagesBySize.get(SIZES[0]));
+        }
+        String report = ResultReport.renderCommitOverhead(commitResults, commitThreads, repeats,
+                messagesBySize.get(SIZES[0]), spoolDirectory);
+        Files.writeString(output, report, java.nio.file.StandardOpenOption.APPEND);
+        System.out.println(report);
     }
 
     private Properties smtpProperties() {
@@ -98,7 +117,7 @@ public final class SmtpBenchmark {
      * Starts the adapter and its pool the way a container does. Retirement and validation settings keep
      * the adapter's defaults, and the timeouts are finite as a deployment should set them.
      */
-    private void startAdapter() throws Exception {
+    private void startAdapter(Path spoolDirectory) throws Exception {
         bootstrap = new BenchBootstrapContext();
         adapter = new MailResourceAdapter();
         adapter.start(bootstrap);
@@ -111,11 +130,19 @@ public final class SmtpBenchmark {
         managedFactory.setReadTimeoutMillis(10_000);
         managedFactory.setWriteTimeoutMillis(10_000);
         managedFactory.setFromAddress(FROM);
+        managedFactory.setName("bench-p");
+        // Outside a transaction nothing is spooled, but the factory opens its spool at the first use.
+        managedFactory.setSpoolDirectory(spoolDirectory.resolve("p").toString());
         pool = new BoundedConnectionManager(threads);
         posthorn = (MailConnectionFactory) managedFactory.createConnectionFactory(pool);
+        transactional = new TransactionalPath(new TransactionalPath.Settings("bench-e", port, threads, threads,
+                threads, spoolDirectory.resolve("e"), 10_000));
     }
 
     private void stopAdapter() throws Exception {
+        if (transactional != null) {
+            transactional.close();
+        }
         if (pool != null) {
             pool.shutdown();
         }
@@ -128,29 +155,63 @@ public final class SmtpBenchmark {
     }
 
     private void runAll(int repeats, Map<Integer, Integer> messagesBySize, Path output) throws Exception {
-        for (int size : SIZES) {
-            for (String path : PATHS) {
-                // One untimed run of full length per case, so that the JIT has compiled every path.
-                Result result = runCase(path, size, messagesBySize.get(size));
-                System.out.printf(Locale.ROOT, "warm-up %s %s: %s%n", path, sizeLabel(size), result);
-            }
-        }
-
         Map<String, List<Result>> results = new LinkedHashMap<>();
-        for (int repeat = 1; repeat <= repeats; repeat++) {
+        Map<String, List<TransactionalCase.Result>> transactionalResults = new LinkedHashMap<>();
+        // Repeat 0 is one untimed run of full length per case, so that the JIT has compiled every path.
+        for (int repeat = 0; repeat <= repeats; repeat++) {
+            String label = repeat == 0 ? "warm-up" : "run " + repeat;
             for (int size : SIZES) {
                 for (String path : PATHS) {
-                    Result result = runCase(path, size, messagesBySize.get(size));
-                    System.out.printf(Locale.ROOT, "run %d %s %s: %s%n", repeat, path, sizeLabel(size), result);
-                    results.computeIfAbsent(path + " " + sizeLabel(size), key -> new ArrayList<>()).add(result);
+                    String key = path + " " + sizeLabel(size);
+                    Object result;
+                    if (path.startsWith("e")) {
+                        TransactionalCase.Result measured = TransactionalCase.run(transactional, threads,
+                                messagesBySize.get(size), builder(plainSession, body(size)), path.equals("e2"));
+                        if (repeat > 0) {
+                            transactionalResults.computeIfAbsent(key, k -> new ArrayList<>()).add(measured);
+                        }
+                        result = measured;
+                    } else {
+                        Result measured = runCase(path, size, messagesBySize.get(size));
+                        if (repeat > 0) {
+                            results.computeIfAbsent(key, k -> new ArrayList<>()).add(measured);
+                        }
+                        result = measured;
+                    }
+                    System.out.printf(Locale.ROOT, "%s %s: %s%n", label, key, result);
                 }
             }
         }
-        String report = ResultReport.render(results, threads, repeats, messagesBySize, pool.created(),
-                pool.destroyed());
+        String report = ResultReport.render(results, transactionalResults, threads, repeats, messagesBySize,
+                pool.created(), pool.destroyed());
         Files.createDirectories(output.toAbsolutePath().getParent());
         Files.writeString(output, report);
         System.out.println(report);
+    }
+
+    /**
+     * Runs the one-phase and two-phase transactional paths at 1 KB on {@code path}, with one untimed
+     * warm-up run each and then {@code repeats} timed runs, interleaved.
+     */
+    private Map<String, List<TransactionalCase.Result>> runCommitOverhead(TransactionalPath path, int callers,
+            int repeats, int messages) throws Exception {
+        Map<String, List<TransactionalCase.Result>> results = new LinkedHashMap<>();
+        for (int repeat = 0; repeat <= repeats; repeat++) {
+            for (String mode : List.of("e1", "e2")) {
+                TransactionalCase.Result result = TransactionalCase.run(path, callers, messages,
+                        builder(plainSession, body(SIZES[0])), mode.equals("e2"));
+                System.out.printf(Locale.ROOT, "%s %s with %d callers: %s%n", repeat == 0 ? "warm-up" : "run " + repeat,
+                        mode, callers, result);
+                if (repeat > 0) {
+                    results.computeIfAbsent(mode, k -> new ArrayList<>()).add(result);
+                }
+            }
+        }
+        return results;
+    }
+
+    private static TransactionalPath.MessageBuilder builder(Session session, String body) {
+        return () -> message(session, body);
     }
 
     /** Sends {@code messages} messages of {@code size} bytes over one path, split evenly over the caller threads. */

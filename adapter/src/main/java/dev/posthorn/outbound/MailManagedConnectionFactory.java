@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -276,6 +279,8 @@ public class MailManagedConnectionFactory
     private transient volatile ContextService contextService;
     private transient volatile boolean applicationExecutorLooked;
     private final transient Object unenlistedBranchKey = new Object();
+    /** Application names by class loader, weakly held so that undeployed applications can be collected. */
+    private final transient Map<ClassLoader, Optional<String>> applicationNames = new WeakHashMap<>();
 
     // ---- JCA contract ----
 
@@ -514,7 +519,23 @@ public class MailManagedConnectionFactory
      * outside an application component. Call it on the application's thread.
      */
     String applicationName() {
-        return lookup(APPLICATION_NAME, String.class);
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        if (loader == null) {
+            return lookup(APPLICATION_NAME, String.class);
+        }
+        // A JNDI lookup per transaction costs more than the rest of queuing a small message, and an
+        // application's threads carry its class loader, so the name is remembered per class loader.
+        synchronized (applicationNames) {
+            Optional<String> known = applicationNames.get(loader);
+            if (known != null) {
+                return known.orElse(null);
+            }
+        }
+        String name = lookup(APPLICATION_NAME, String.class);
+        synchronized (applicationNames) {
+            applicationNames.put(loader, Optional.ofNullable(name));
+        }
+        return name;
     }
 
     /**

@@ -48,6 +48,11 @@ public final class Spool implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Spool.class.getName());
 
     static final long DEFAULT_SEGMENT_BYTES = 64L * 1024 * 1024;
+    /**
+     * Bytes of message content kept in memory for first attempts, across all messages of this spool. A
+     * backlog beyond it is read back from the disk; see {@code Entry.sent}.
+     */
+    static final long FIRST_ATTEMPT_CACHE_BYTES = 16L * 1024 * 1024;
     /** Number of finished messages whose final status {@link #status} still returns. */
     static final int FINISHED_STATUSES_KEPT = 10_000;
     private static final int CANONICAL_UUID_LENGTH = 36;
@@ -79,6 +84,11 @@ public final class Spool implements AutoCloseable {
         boolean interrupted;
         /** Runs the delivery in the sending component's context; lost on restart. */
         Executor executor;
+        /**
+         * The message as it was sent, kept until its first attempt so that a prompt delivery need not read
+         * it back from the disk; {@code null} once claimed, or when the memory budget was used up.
+         */
+        OutgoingMessage sent;
 
         Entry(String trackingId, long sequence, long segment, long offset, int length, long queuedAt,
               String application, BranchId branch) {
@@ -137,6 +147,7 @@ public final class Spool implements AutoCloseable {
     private final List<Journal.Damage> damage = new ArrayList<>();
     private final List<String> interruptedAtOpen = new ArrayList<>();
     private long nextSequence;
+    private long cachedBytes;
     private boolean closed;
 
     /** Opens the journal and rebuilds the index from it, applying each record as it is read. */
@@ -203,6 +214,7 @@ public final class Spool implements AutoCloseable {
             Journal.Appended appended = journal.append(head, record.content());
             Entry entry = index(record, appended.segment(), appended.offset(), head.length + record.content().length);
             entry.stage = Stage.PENDING;
+            keepForFirstAttempt(entry, message);
         }
     }
 
@@ -226,6 +238,7 @@ public final class Spool implements AutoCloseable {
                         head.length + record.content().length);
                 entry.stage = Stage.COMMITTED;
                 entry.executor = executor;
+                keepForFirstAttempt(entry, message);
                 added.add(entry);
             }
         }
@@ -348,6 +361,7 @@ public final class Spool implements AutoCloseable {
     public Claim claimDue(long now) {
         Entry entry;
         int attempt;
+        OutgoingMessage sent;
         synchronized (this) {
             entry = ready.peek();
             if (entry == null || entry.nextAttemptAt > now) {
@@ -357,13 +371,18 @@ public final class Spool implements AutoCloseable {
             entry.stage = Stage.IN_FLIGHT;
             attempt = entry.attempts + 1;
             journal.append(SpoolRecords.attemptStarted(entry.trackingId(), attempt));
+            sent = takeFirstAttemptCopy(entry);
+        }
+        if (sent != null && entry.remaining == null) {
+            return new Claim(sent, sent.recipients(), entry.results, entry.lastError, attempt, entry.queuedAt,
+                    entry.application, entry.executor);
         }
         MessageRecord record = load(entry);
         List<String> recipients = entry.remaining == null ? record.recipients() : entry.remaining;
         OutgoingMessage message = new OutgoingMessage(record.trackingId(), record.messageId(),
                 record.envelopeFrom(), recipients, record.content());
-        return new Claim(message, record.recipients(), entry.results, entry.lastError, attempt, entry.queuedAt, entry.application,
-                entry.executor);
+        return new Claim(message, record.recipients(), entry.results, entry.lastError, attempt, entry.queuedAt,
+                entry.application, entry.executor);
     }
 
     /**
@@ -628,7 +647,26 @@ public final class Spool implements AutoCloseable {
         return entry;
     }
 
+    /** Keeps the message in memory for its first attempt while the budget allows. */
+    private void keepForFirstAttempt(Entry entry, OutgoingMessage message) {
+        long size = message.content().length;
+        if (cachedBytes + size <= FIRST_ATTEMPT_CACHE_BYTES) {
+            entry.sent = message;
+            cachedBytes += size;
+        }
+    }
+
+    private OutgoingMessage takeFirstAttemptCopy(Entry entry) {
+        OutgoingMessage copy = entry.sent;
+        if (copy != null) {
+            entry.sent = null;
+            cachedBytes -= copy.content().length;
+        }
+        return copy;
+    }
+
     private void remove(Entry entry, List<Long> spentSegments) {
+        takeFirstAttemptCopy(entry);
         entries.remove(entry.key);
         Integer live = liveBySegment.merge(entry.segment, -1, Integer::sum);
         if (live != null && live <= 0) {

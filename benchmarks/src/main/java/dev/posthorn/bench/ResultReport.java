@@ -101,6 +101,30 @@ final class ResultReport {
         }
     }
 
+    /**
+     * Renders the medians of every case as tab-separated lines: path, size in KB, msg/s and CPU seconds per
+     * 1,000 messages. {@link MicroBenchmark} reads them back.
+     */
+    static String renderMedians(Map<String, List<Result>> results,
+            Map<String, List<TransactionalCase.Result>> transactional) {
+        StringBuilder out = new StringBuilder();
+        for (Map.Entry<String, List<Result>> entry : results.entrySet()) {
+            out.append(medianLine(entry.getKey(), median(entry.getValue(), Result::messagesPerSecond),
+                    median(entry.getValue(), Result::cpuSecondsPerThousand)));
+        }
+        for (Map.Entry<String, List<TransactionalCase.Result>> entry : transactional.entrySet()) {
+            out.append(medianLine(entry.getKey(), medianOf(entry.getValue(), TransactionalCase.Result::messagesPerSecond),
+                    medianOf(entry.getValue(), TransactionalCase.Result::cpuSecondsPerThousand)));
+        }
+        return out.toString();
+    }
+
+    private static String medianLine(String key, double messagesPerSecond, double cpuSecondsPerThousand) {
+        String[] parts = key.split(" ");
+        return String.format(Locale.ROOT, "%s\t%s\t%.1f\t%.4f%n", parts[0], parts[1], messagesPerSecond,
+                cpuSecondsPerThousand);
+    }
+
     /** Renders the commit overhead runs with more concurrent transactions, which ran after the others. */
     static String renderCommitOverhead(Map<String, List<TransactionalCase.Result>> results, int callers,
             int repeats, int messages, java.nio.file.Path spoolDirectory) {
@@ -143,7 +167,7 @@ final class ResultReport {
         return medianOf(runs, metric);
     }
 
-    private static <T> double medianOf(List<T> runs, ToDoubleFunction<T> metric) {
+    static <T> double medianOf(List<T> runs, ToDoubleFunction<T> metric) {
         double[] values = runs.stream().mapToDouble(metric).sorted().toArray();
         int middle = values.length / 2;
         return values.length % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;

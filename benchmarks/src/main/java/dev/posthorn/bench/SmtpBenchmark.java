@@ -41,7 +41,8 @@ import dev.posthorn.outbound.MailResourceAdapter;
  * the commit under more concurrent transactions.
  *
  * <p>Usage: {@code SmtpBenchmark PORT THREADS REPEATS MESSAGES_1KB MESSAGES_100KB OUTPUT_FILE SPOOL_DIR
- * COMMIT_THREADS}
+ * COMMIT_THREADS}. Besides OUTPUT_FILE it writes the medians of every case to {@value #MEDIANS_FILE} in the
+ * same directory.
  */
 public final class SmtpBenchmark {
 
@@ -49,6 +50,8 @@ public final class SmtpBenchmark {
     private static final String TO = "sink@posthorn.example";
     private static final int[] SIZES = {1024, 100 * 1024};
     private static final String[] PATHS = {"b", "c", "p", "e1", "e2"};
+    /** Tab-separated medians of every case, written next to OUTPUT_FILE. */
+    static final String MEDIANS_FILE = "in-jvm-medians.tsv";
 
     private final int port;
     private final int threads;
@@ -186,6 +189,8 @@ public final class SmtpBenchmark {
                 pool.created(), pool.destroyed());
         Files.createDirectories(output.toAbsolutePath().getParent());
         Files.writeString(output, report);
+        // MicroBenchmark reads these medians for the ratios of the Payara Micro cases to (b), (c), (p) and (e).
+        Files.writeString(output.resolveSibling(MEDIANS_FILE), ResultReport.renderMedians(results, transactionalResults));
         System.out.println(report);
     }
 

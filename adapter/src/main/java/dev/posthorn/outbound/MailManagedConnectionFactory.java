@@ -95,12 +95,6 @@ public class MailManagedConnectionFactory
     private static final String CONTEXT_SERVICE_NAME = "java:comp/DefaultContextService";
     private static final String APPLICATION_NAME = "java:app/AppName";
 
-    /** JNDI names of the container's scheduled executor, used for Angus Mail's write timeouts. */
-    private static final String[] SCHEDULED_EXECUTOR_NAMES = {
-        "java:comp/DefaultManagedScheduledExecutorService",
-        "concurrent/__defaultManagedScheduledExecutorService"
-    };
-
     @ConfigProperty(defaultValue = DEFAULT_HOST, description = {
         "Host name or IP address of the SMTP server or relay. Default: localhost."})
     private String host = DEFAULT_HOST;
@@ -271,8 +265,6 @@ public class MailManagedConnectionFactory
     private transient volatile MessagePreparer preparer;
     private transient volatile DeliveryEngine deliveryEngine;
     private transient volatile ConnectionManager connectionManager;
-    private transient volatile ScheduledExecutorService writeTimeoutExecutor;
-    private transient volatile boolean writeTimeoutExecutorLooked;
     private transient volatile boolean warnedNotEnlisted;
     private transient volatile AuthenticationGate authenticationGate;
     private transient volatile ManagedExecutorService managedExecutor;
@@ -696,31 +688,12 @@ public class MailManagedConnectionFactory
     }
 
     /**
-     * Looks up the container's scheduled executor once. Without it Angus Mail starts a timer thread for
-     * each connection to enforce the write timeout.
+     * Returns the resource adapter's timer for Angus Mail's write timeouts, or {@code null} outside a
+     * started adapter, where Angus starts a timer thread per connection instead.
      */
     private ScheduledExecutorService writeTimeoutExecutor() {
-        if (!writeTimeoutExecutorLooked) {
-            writeTimeoutExecutor = lookupScheduledExecutor();
-            writeTimeoutExecutorLooked = true;
-        }
-        return writeTimeoutExecutor;
-    }
-
-    private ScheduledExecutorService lookupScheduledExecutor() {
-        for (String jndiName : SCHEDULED_EXECUTOR_NAMES) {
-            try {
-                Object found = new InitialContext().lookup(jndiName);
-                if (found instanceof ScheduledExecutorService executor) {
-                    return executor;
-                }
-            } catch (NamingException e) {
-                LOG.log(Level.FINE, "{0}: {1} not found: {2}", new Object[] {name(), jndiName, e.getMessage()});
-            }
-        }
-        LOG.log(Level.WARNING, "{0}: no managed scheduled executor found; Angus Mail will start a timer "
-                + "thread per connection for write timeouts", name());
-        return null;
+        MailResourceAdapter adapter = resourceAdapter;
+        return adapter == null ? null : adapter.writeTimeoutScheduler();
     }
 
     // ---- configuration properties ----

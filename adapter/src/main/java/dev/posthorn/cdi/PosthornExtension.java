@@ -47,6 +47,7 @@ import jakarta.enterprise.inject.spi.ProcessInjectionPoint;
 public class PosthornExtension implements Extension {
 
     private static final Logger LOG = Logger.getLogger(PosthornExtension.class.getName());
+    private static final String NOT_FOUND = "No Posthorn MailConnectionFactory found";
 
     private final Set<String> requestedNames = ConcurrentHashMap.newKeySet();
     private final Set<String> namesDefinedByApplication = ConcurrentHashMap.newKeySet();
@@ -134,8 +135,10 @@ public class PosthornExtension implements Extension {
             try {
                 factory(name);
             } catch (RuntimeException e) {
-                LOG.log(Level.FINE, "Posthorn: factory {0} not opened at deployment: {1}",
-                        new Object[] {name, rootMessage(e)});
+                // Not bound is normal for a name the application does not use; anything else is a broken pool.
+                boolean notBound = e.getMessage() != null && e.getMessage().startsWith(NOT_FOUND);
+                LOG.log(notBound ? Level.FINE : Level.WARNING, "Posthorn: the mail connection factory {0} could "
+                        + "not be opened at deployment: {1}", new Object[] {name, rootMessage(e)});
             }
         }
     }
@@ -214,8 +217,9 @@ public class PosthornExtension implements Extension {
                         + "' could not be created: " + rootMessage(e), e);
             }
         }
-        throw new CreationException("No Posthorn MailConnectionFactory found at '" + String.join("' or '", candidates)
+        throw new CreationException(NOT_FOUND + " at '" + String.join("' or '", candidates)
                 + "': create a connector resource with that JNDI name on the posthorn resource adapter, or "
-                + "qualify the injection point with @MailFactory(\"<jndi name>\")", last);
+                + "qualify the injection point with @MailFactory(\"<jndi name>\"). If the resource exists, its "
+                + "pool could not be created: look for \"Invalid Posthorn property\" in the server log", last);
     }
 }

@@ -719,8 +719,12 @@ public class MailManagedConnectionFactory
     }
 
     public void setTransportSecurity(String transportSecurity) {
-        this.transportSecurity = TransportSecurity.parse("transportSecurity",
-                requireText("transportSecurity", transportSecurity)).name();
+        String value = requireText("transportSecurity", transportSecurity);
+        try {
+            this.transportSecurity = TransportSecurity.parse("transportSecurity", value).name();
+        } catch (IllegalArgumentException e) {
+            throw rejected(e.getMessage());
+        }
     }
 
     public String getUsername() {
@@ -823,7 +827,7 @@ public class MailManagedConnectionFactory
         String value = requireText("tlsProtocols", tlsProtocols);
         for (String protocol : value.split("[\\s,]+")) {
             if (!protocol.matches("TLSv1(\\.[0-3])?")) {
-                throw new IllegalArgumentException("Invalid Posthorn property tlsProtocols = '" + tlsProtocols
+                throw rejected("Invalid Posthorn property tlsProtocols = '" + tlsProtocols
                         + "': '" + protocol + "' is not a TLS version; use for example \"TLSv1.3 TLSv1.2\"");
             }
         }
@@ -939,7 +943,7 @@ public class MailManagedConnectionFactory
         try {
             RetryPolicy.UncertainPolicy.valueOf(value);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("Invalid Posthorn property uncertainDeliveryPolicy = '"
+            throw rejected("Invalid Posthorn property uncertainDeliveryPolicy = '"
                     + uncertainDeliveryPolicy + "': use RESEND or HOLD");
         }
         this.uncertainDeliveryPolicy = value;
@@ -963,18 +967,26 @@ public class MailManagedConnectionFactory
 
     private static String requireText(String property, String value) {
         if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException("Invalid Posthorn property " + property + " = '" + value
-                    + "': a value is required");
+            throw rejected("Invalid Posthorn property " + property + " = '" + value + "': a value is required");
         }
         return value.trim();
     }
 
     private static <N extends Number> N requireRange(String property, N value, long min, long max) {
         if (value == null || value.longValue() < min || value.longValue() > max) {
-            throw new IllegalArgumentException("Invalid Posthorn property " + property + " = '" + value
-                    + "': use a value from " + min + " to " + max);
+            throw rejected("Invalid Posthorn property " + property + " = '" + value + "': use a value from "
+                    + min + " to " + max);
         }
         return value;
+    }
+
+    /**
+     * Logs and returns the exception for a rejected property value. Payara reports an exception from a
+     * property setter only as "Exception null", so the log line is where an operator finds the reason.
+     */
+    private static IllegalArgumentException rejected(String message) {
+        LOG.log(Level.SEVERE, message);
+        return new IllegalArgumentException(message);
     }
 
     private static String emptyToNull(String value) {

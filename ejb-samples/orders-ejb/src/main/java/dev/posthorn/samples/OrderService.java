@@ -2,10 +2,12 @@ package dev.posthorn.samples;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 
 import dev.posthorn.api.InvalidMessageException;
 import dev.posthorn.api.MailConnection;
+import dev.posthorn.api.DeliveryStatus;
 import dev.posthorn.api.MailConnectionFactory;
 import dev.posthorn.api.MailException;
 import dev.posthorn.api.SendReceipt;
@@ -87,6 +89,18 @@ public class OrderService {
     }
 
     /** Returns the order with the given id, or {@code null} if there is none. */
+    /**
+     * Returns the delivery status of the order's confirmation, or empty when the order is unknown or its
+     * confirmation finished too long ago for the adapter to remember it.
+     */
+    public Optional<DeliveryStatus> confirmationStatus(long orderId) throws MailException {
+        Order order = find(orderId);
+        if (order == null || order.getConfirmationTrackingId() == null) {
+            return Optional.empty();
+        }
+        return mail.findStatus(order.getConfirmationTrackingId());
+    }
+
     public Order find(long id) {
         return entityManager.find(Order.class, id);
     }

@@ -3,6 +3,7 @@ package dev.posthorn.samples.rest;
 import java.net.URI;
 import java.util.List;
 
+import dev.posthorn.api.DeliveryStatus;
 import dev.posthorn.api.MailException;
 import dev.posthorn.samples.Order;
 import dev.posthorn.samples.OrderService;
@@ -87,6 +88,27 @@ public class OrderResource {
             throw ErrorView.notFound("No order " + id);
         }
         return OrderView.of(order);
+    }
+
+    /** The delivery status of an order's confirmation, as {@code GET /api/orders/{id}/confirmation} returns it. */
+    public record ConfirmationView(String trackingId, String messageId, String state, int attempts,
+                                   String nextAttemptAt, List<String> recipients, String lastError) {
+
+        static ConfirmationView of(DeliveryStatus status) {
+            List<String> recipients = status.recipients().stream()
+                    .map(r -> r.address() + (r.reply() == null ? "" : ": " + r.reply())).toList();
+            return new ConfirmationView(status.trackingId(), status.messageId(), status.state().name(),
+                    status.attempts(), status.nextAttemptAt() == null ? null : status.nextAttemptAt().toString(),
+                    recipients, status.lastError());
+        }
+    }
+
+    /** Returns the delivery state of the order's confirmation: QUEUED, DEFERRED, SENT, FAILED and so on. */
+    @GET
+    @Path("{id}/confirmation")
+    public ConfirmationView confirmation(@PathParam("id") long id) throws MailException {
+        return orders.confirmationStatus(id).map(ConfirmationView::of)
+                .orElseThrow(() -> ErrorView.notFound("No confirmation status for order " + id));
     }
 
     private static void validate(OrderRequest request) {

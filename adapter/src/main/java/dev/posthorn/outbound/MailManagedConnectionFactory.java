@@ -460,8 +460,8 @@ public class MailManagedConnectionFactory
     private void warnIfTemporary(Path directory) {
         Path temporary = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath().normalize();
         if (spoolDirectory == null && directory.startsWith(temporary)) {
-            LOG.log(Level.WARNING, "{0}: the mail spool {1} is in the temporary directory, so a restart may not "
-                    + "find the mail it contains. Start Payara Micro with --rootdir, or set spoolDirectory",
+            LOG.log(Level.WARNING, "{0}: the mail spool {1} is in the temporary directory, which may be emptied "
+                    + "between runs. Give Payara Micro a --rootdir outside it, or set spoolDirectory",
                     new Object[] {name(), directory});
         } else {
             LOG.log(Level.INFO, "{0}: mail spool in {1}", new Object[] {name(), directory});

@@ -75,6 +75,7 @@ public final class DemoLauncher {
         System.out.println("  REST API        " + api + "/orders  (GET lists, POST places an order)");
         System.out.println("  Place an order  curl -i -H 'Content-Type: application/json' -d " + order + " " + api
                 + "/orders");
+        System.out.println("  Mail status     curl " + api + "/orders/1/confirmation  (QUEUED, SENT, ...)");
         System.out.println("  Roll one back   curl -i -H 'Content-Type: application/json' -d "
                 + "'{\"customerEmail\":\"bob@example.com\",\"item\":\"Postcard\",\"quantity\":1}' " + api
                 + "/orders/failing  (no mail arrives)");

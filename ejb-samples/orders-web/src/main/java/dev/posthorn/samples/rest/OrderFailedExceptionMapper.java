@@ -14,7 +14,8 @@ public class OrderFailedExceptionMapper implements ExceptionMapper<OrderFailedEx
 
     @Override
     public Response toResponse(OrderFailedException e) {
-        return Response.status(UNPROCESSABLE_CONTENT)
+        // With a reason phrase of its own: JAX-RS knows no name for 422 and would send "CUSTOM".
+        return Response.status(UNPROCESSABLE_CONTENT, "Unprocessable Content")
                 .type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(ErrorView.message(e.getMessage()))
                 .build();

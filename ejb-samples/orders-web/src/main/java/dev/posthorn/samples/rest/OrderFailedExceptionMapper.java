@@ -14,8 +14,7 @@ public class OrderFailedExceptionMapper implements ExceptionMapper<OrderFailedEx
 
     @Override
     public Response toResponse(OrderFailedException e) {
-        // With a reason phrase of its own: JAX-RS knows no name for 422 and would send "CUSTOM".
-        return Response.status(UNPROCESSABLE_CONTENT, "Unprocessable Content")
+        return Response.status(UNPROCESSABLE_CONTENT)
                 .type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(ErrorView.message(e.getMessage()))
                 .build();

@@ -532,7 +532,7 @@ public class MailManagedConnectionFactory
 
     /**
      * Runs the task in the captured context, or without it when the context can no longer be applied
-     * because its application was undeployed; the task runs once either way.
+     * because its application was undeployed. The task runs once either way.
      */
     private void runInContext(Executor inCallerContext, Runnable task) {
         AtomicBoolean started = new AtomicBoolean();

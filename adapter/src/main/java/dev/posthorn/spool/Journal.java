@@ -176,7 +176,7 @@ final class Journal implements AutoCloseable {
     }
 
     /**
-     * Forces the reopened segment after an interrupt closed the channel; pages written before the close
+     * Forces the reopened segment after an interrupt closed the channel. Pages written before the close
      * are still in the page cache, so forcing the reopened file makes them durable.
      */
     private void forceAfterClose(long target, ClosedChannelException cause) {

@@ -17,7 +17,7 @@ import jakarta.transaction.TransactionSynchronizationRegistry;
 
 /**
  * Bootstrap context whose work manager runs work on a fixed pool of daemon threads in place of the
- * container's. Without a transaction registry every send takes the adapter's synchronous path; with
+ * container's. Without a transaction registry every send takes the adapter's synchronous path. With
  * one, a send on a thread that has a transaction is queued with it.
  */
 final class BenchBootstrapContext implements BootstrapContext, WorkManager, AutoCloseable {

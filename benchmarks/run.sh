@@ -14,6 +14,7 @@
 #   ATTACHMENT_MIB                attachment size in MiB (default 50)
 #   BACKLOG_MESSAGES              1 KB messages to queue in the spool (default 1000000)
 #   BACKLOG_MAX_SECONDS           time limit for queueing them; fewer are queued if it runs out (default 600)
+#   JMH                           1 to run the JMH benchmarks of (b), (c), (p) and (e2), 0 to skip them (default 1)
 #   MICRO                         1 to run cases (d) and (e) on Payara Micro, 0 to skip them (default 1)
 #   MICRO_MESSAGES_1KB, MICRO_MESSAGES_100KB  messages per Payara Micro run (default MESSAGES_1KB and MESSAGES_100KB)
 #   MICRO_WARMUPS                 untimed rounds of every Payara Micro case before the timed ones (default 2)
@@ -35,6 +36,7 @@ MEMORY_HEAP=${MEMORY_HEAP:-256m}
 ATTACHMENT_MIB=${ATTACHMENT_MIB:-50}
 BACKLOG_MESSAGES=${BACKLOG_MESSAGES:-1000000}
 BACKLOG_MAX_SECONDS=${BACKLOG_MAX_SECONDS:-600}
+JMH=${JMH:-1}
 MICRO=${MICRO:-1}
 MICRO_MESSAGES_1KB=${MICRO_MESSAGES_1KB:-$MESSAGES_1KB}
 MICRO_MESSAGES_100KB=${MICRO_MESSAGES_100KB:-$MESSAGES_100KB}
@@ -257,6 +259,27 @@ java -Xms512m -Xmx512m -cp "$CLASSPATH_BENCH" \
   "$OUT/in-jvm.md" "$SPOOL" "$COMMIT_THREADS"
 cat "$OUT/in-jvm.md" >> "$RESULTS"
 end_phase "(b), (c), (p), (e) and the commit measurement in one JVM"
+
+# JMH of (b), (c), (p) and (e2) with the same sink. The forks inherit the -D and heap options of this JVM. The
+# thread count (4, whatever THREADS is), iteration counts and times are annotations of SendBenchmark.
+# timeout bounds the whole run.
+if [[ $JMH == 1 ]]; then
+  rm -f "$OUT/jmh.txt"
+  timeout 900 java -Xms512m -Xmx512m -Dposthorn.bench.port="$PORT" -Dposthorn.bench.spoolDirectory="$SPOOL/jmh" \
+    -cp "$CLASSPATH_BENCH" org.openjdk.jmh.Main dev.posthorn.bench.SendBenchmark \
+    -rf text -rff "$OUT/jmh.txt" > "$OUT/jmh.log"
+  {
+    echo "## JMH: (b), (c), (p) and (e2)"
+    echo
+    echo "JMH 1.37, SendBenchmark: 4 threads, 1 fork, 5 warm-up and 3 measurement iterations of 2 s. Full log: benchmarks/target/jmh.log."
+    echo
+    echo '```'
+    cat "$OUT/jmh.txt"
+    echo '```'
+    echo
+  } >> "$RESULTS"
+  end_phase "JMH of (b), (c), (p) and (e2)"
+fi
 
 # (d) and (e) on Payara Micro, after the in-JVM cases so that the two never compete for the CPUs.
 if [[ $MICRO == 1 ]]; then

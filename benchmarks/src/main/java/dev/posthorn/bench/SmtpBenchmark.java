@@ -20,6 +20,7 @@ import jakarta.mail.MessagingException;
 import jakarta.mail.Session;
 import jakarta.mail.Transport;
 import jakarta.mail.internet.MimeMessage;
+import jakarta.resource.ResourceException;
 
 import dev.posthorn.api.MailConnection;
 import dev.posthorn.api.MailConnectionFactory;
@@ -66,8 +67,8 @@ public final class SmtpBenchmark {
     private SmtpBenchmark(int port, int threads) {
         this.port = port;
         this.threads = threads;
-        plainSession = Session.getInstance(smtpProperties());
-        Properties noDelay = smtpProperties();
+        plainSession = Session.getInstance(smtpProperties(port));
+        Properties noDelay = smtpProperties(port);
         noDelay.put("mail.smtp.socketFactory", new NoDelaySocketFactory());
         noDelaySession = Session.getInstance(noDelay);
     }
@@ -108,7 +109,8 @@ public final class SmtpBenchmark {
         System.out.println(report);
     }
 
-    private Properties smtpProperties() {
+    /** Returns the Angus Mail session properties of paths (b) and (c) for the sink on 127.0.0.1:{@code port}. */
+    static Properties smtpProperties(int port) {
         Properties properties = new Properties();
         properties.setProperty("mail.smtp.host", "127.0.0.1");
         properties.setProperty("mail.smtp.port", Integer.toString(port));
@@ -124,6 +126,16 @@ public final class SmtpBenchmark {
         bootstrap = new BenchBootstrapContext();
         adapter = new MailResourceAdapter();
         adapter.start(bootstrap);
+        MailManagedConnectionFactory managedFactory = synchronousFactory(adapter, port, spoolDirectory.resolve("p"));
+        pool = new BoundedConnectionManager(threads);
+        posthorn = (MailConnectionFactory) managedFactory.createConnectionFactory(pool);
+        transactional = new TransactionalPath(new TransactionalPath.Settings("bench-e", port, threads, threads,
+                threads, spoolDirectory.resolve("e"), 10_000));
+    }
+
+    /** Configures the managed connection factory of path (p) on {@code adapter}, which must be started. */
+    static MailManagedConnectionFactory synchronousFactory(MailResourceAdapter adapter, int port,
+            Path spoolDirectory) throws ResourceException {
         MailManagedConnectionFactory managedFactory = new MailManagedConnectionFactory();
         managedFactory.setResourceAdapter(adapter);
         managedFactory.setHost("127.0.0.1");
@@ -135,11 +147,8 @@ public final class SmtpBenchmark {
         managedFactory.setFromAddress(FROM);
         managedFactory.setName("bench-p");
         // Outside a transaction nothing is spooled, but the factory opens its spool at the first use.
-        managedFactory.setSpoolDirectory(spoolDirectory.resolve("p").toString());
-        pool = new BoundedConnectionManager(threads);
-        posthorn = (MailConnectionFactory) managedFactory.createConnectionFactory(pool);
-        transactional = new TransactionalPath(new TransactionalPath.Settings("bench-e", port, threads, threads,
-                threads, spoolDirectory.resolve("e"), 10_000));
+        managedFactory.setSpoolDirectory(spoolDirectory.toString());
+        return managedFactory;
     }
 
     private void stopAdapter() throws Exception {
@@ -308,7 +317,7 @@ public final class SmtpBenchmark {
         }
     }
 
-    private static MimeMessage message(Session session, String body) throws MessagingException {
+    static MimeMessage message(Session session, String body) throws MessagingException {
         MimeMessage message = new MimeMessage(session);
         message.setFrom(FROM);
         message.setRecipients(Message.RecipientType.TO, TO);

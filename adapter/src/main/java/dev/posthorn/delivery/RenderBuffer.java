@@ -1,17 +1,27 @@
 package dev.posthorn.delivery;
 
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+
+import jakarta.mail.util.LineOutputStream;
 
 /**
  * Output stream that collects a rendered message in chunks and returns it as one array of the exact
  * size, so rendering needs about twice the message size in heap. A
  * {@link java.io.ByteArrayOutputStream} needs up to three times: for a 68 MB message it doubles its
  * array to 128 MB and then copies the 68 MB result out of it.
+ *
+ * <p>It is a {@link LineOutputStream} too, because Jakarta Mail writes the header lines of a part to a
+ * plain output stream through a line stream that it looks up with {@link java.util.ServiceLoader} on every
+ * call. Under the web application class loaders of Payara that lookup scanned the class path and cost
+ * more CPU than rendering a 1 KB message.
  */
-final class RenderBuffer extends OutputStream {
+final class RenderBuffer extends OutputStream implements LineOutputStream {
+
+    private static final byte[] CRLF = {'\r', '\n'};
 
     private static final int FIRST_CHUNK_BYTES = 4 * 1024;
     /** Largest chunk: below half of the smallest G1 heap region (1 MB), so no chunk is a humongous object. */
@@ -47,6 +57,38 @@ final class RenderBuffer extends OutputStream {
             left -= count;
         }
         size += length;
+    }
+
+    /**
+     * Writes one header line and CRLF. ASCII comes out as Jakarta Mail writes it. Other characters are
+     * written in UTF-8 (RFC 6532). Without {@code mail.mime.allowutf8}, Jakarta Mail would instead cut each
+     * character to its low byte, which no reader can decode.
+     */
+    @Override
+    public void writeln(String line) {
+        int length = line.length();
+        boolean ascii = true;
+        for (int i = 0; i < length && ascii; i++) {
+            ascii = line.charAt(i) < 0x80;
+        }
+        if (ascii) {
+            for (int i = 0; i < length; i++) {
+                write(line.charAt(i));
+            }
+        } else {
+            write(line.getBytes(StandardCharsets.UTF_8));
+        }
+        writeln();
+    }
+
+    @Override
+    public void writeln() {
+        write(CRLF, 0, CRLF.length);
+    }
+
+    @Override
+    public void write(byte[] bytes) {
+        write(bytes, 0, bytes.length);
     }
 
     /**

@@ -3,7 +3,11 @@ package dev.posthorn.delivery;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Random;
+
+import jakarta.mail.util.LineOutputStream;
+import org.eclipse.angus.mail.util.MailStreamProvider;
 
 import org.junit.jupiter.api.Test;
 
@@ -31,5 +35,28 @@ class RenderBufferTest {
     @Test
     void emptyBufferReturnsEmptyArray() {
         assertArrayEquals(new byte[0], new RenderBuffer().toByteArray());
+    }
+
+    @Test
+    void asciiHeaderLinesMatchJakartaMail() throws Exception {
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        LineOutputStream angus = new MailStreamProvider().outputLineStream(expected, false);
+        RenderBuffer buffer = new RenderBuffer();
+        for (String line : new String[] {"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=", "", "\tfolded; name=\"a b\""}) {
+            angus.writeln(line);
+            buffer.writeln(line);
+        }
+        angus.writeln();
+        buffer.writeln();
+
+        assertArrayEquals(expected.toByteArray(), buffer.toByteArray());
+    }
+
+    @Test
+    void nonAsciiHeaderLineWrittenAsUtf8() {
+        RenderBuffer buffer = new RenderBuffer();
+        buffer.writeln("Subject: Grüße");
+
+        assertArrayEquals("Subject: Grüße\r\n".getBytes(StandardCharsets.UTF_8), buffer.toByteArray());
     }
 }

@@ -283,7 +283,7 @@ public class MailManagedConnectionFactory
         if (resourceAdapter != null) {
             // Opening the spool here resumes delivery of what an earlier run left, as soon as the pool is used.
             DeliveryEngine engine = deliveryEngine();
-            engine.useSender(this::sendPooled);
+            engine.useSender(this::borrowPooled);
             engine.wake();
         }
         return new MailConnectionFactoryImpl(this, manager);
@@ -440,7 +440,7 @@ public class MailManagedConnectionFactory
             DeliveryEngine engine = adapter.engine(directory, shutdownTimeoutMillis, this, timer -> {
                 Spool spool = Spool.open(current.name(), directory);
                 DeliveryEngine created = new DeliveryEngine(current.name(), spool, policy, maxConcurrentDeliveries,
-                        adapter.workManager(), timer, this::sendWithoutPool);
+                        adapter.workManager(), timer, this::borrowWithoutPool);
                 created.registerMonitor();
                 return created;
             });
@@ -579,31 +579,45 @@ public class MailManagedConnectionFactory
         }
     }
 
-    /** Delivers a committed message over a connection borrowed from the container's pool. */
-    private SendReceipt sendPooled(OutgoingMessage message) throws MailException {
-        ConnectionManager manager = connectionManager;
-        MailConnectionFactoryImpl factory = new MailConnectionFactoryImpl(this, manager);
-        try (MailConnection connection = factory.getConnection()) {
-            return ((MailConnectionHandle) connection).deliver(message);
-        }
+    /** Borrows a connection from the container's pool for the delivery engine. */
+    private DeliveryEngine.Lease borrowPooled() throws MailException {
+        MailConnectionHandle handle = (MailConnectionHandle) new MailConnectionFactoryImpl(this, connectionManager)
+                .getConnection();
+        return new DeliveryEngine.Lease() {
+            @Override
+            public SendReceipt send(OutgoingMessage message) throws MailException {
+                return handle.deliver(message);
+            }
+
+            @Override
+            public void close() {
+                handle.close();
+            }
+        };
     }
 
     /**
-     * Delivers a message left by an earlier run before any application used the pool, so that no
-     * connection manager is known yet, over a connection of its own. This happens only after a restart.
+     * Opens a connection of its own for messages left by an earlier run that are delivered before any
+     * application used the pool, so that no connection manager is known yet. This happens only after a restart.
      */
-    private SendReceipt sendWithoutPool(OutgoingMessage message) throws MailException {
+    private DeliveryEngine.Lease borrowWithoutPool() throws MailException {
         SmtpConnection connection;
         try {
             connection = newSmtpConnection();
         } catch (InvalidPropertyException e) {
             throw new MailException(FailureKind.CONFIGURATION, name() + ": " + e.getMessage(), e);
         }
-        try {
-            return connection.send(message);
-        } finally {
-            connection.close();
-        }
+        return new DeliveryEngine.Lease() {
+            @Override
+            public SendReceipt send(OutgoingMessage message) throws MailException {
+                return connection.send(message);
+            }
+
+            @Override
+            public void close() {
+                connection.close();
+            }
+        };
     }
 
     private MailResourceAdapter requireAdapter() {

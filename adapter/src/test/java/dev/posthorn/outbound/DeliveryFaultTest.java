@@ -337,6 +337,29 @@ class DeliveryFaultTest {
     }
 
     @Test
+    void backlogDeliveredOverFewBorrowedConnections() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.start()) {
+            server.delayReplies(Duration.ofMillis(5));
+            TestTransactionRegistry registry = new TestTransactionRegistry();
+            try (AdapterFixture fixture = fastRetries(new AdapterFixture(server.port(), registry))) {
+                fixture.managedFactory.setMaxConcurrentDeliveries(2);
+                // The sender's own connection stays open while it sends, so delivery borrows others.
+                List<SendReceipt> receipts = commit(fixture, registry, messages("backlog", 40));
+                long borrowsBefore = allocations(fixture);
+
+                Tally tally = awaitDelivered(server, receipts, Duration.ofSeconds(60));
+                long borrows = allocations(fixture) - borrowsBefore;
+
+                assertEquals(0, tally.lost(), tally.toString());
+                assertEquals(0, tally.duplicates(), tally.toString());
+                // Each of the 2 delivery tasks keeps its connection for the messages that are due meanwhile.
+                assertTrue(borrows <= 4, "connections borrowed for 40 deliveries: " + borrows);
+                assertTrue(server.maxOpenConnections() <= 3, "open at once: " + server.maxOpenConnections());
+            }
+        }
+    }
+
+    @Test
     void restartResumesSpoolAndReportsTornRecord() throws Exception {
         ScriptedSmtpServer down = ScriptedSmtpServer.start();
         int port = down.port();
@@ -478,6 +501,12 @@ class DeliveryFaultTest {
 
     private static dev.posthorn.delivery.DeliveryEngine engine(AdapterFixture fixture) throws Exception {
         return fixture.managedFactory.deliveryEngine();
+    }
+
+    /** Counts the connections handed out by the fixture's pool so far, matched or created. */
+    private static long allocations(AdapterFixture fixture) {
+        return fixture.pool.events().stream().filter(event -> event.equals("matched") || event.equals("created"))
+                .count();
     }
 
     private static ObjectName queueName(AdapterFixture fixture) throws Exception {

@@ -2,6 +2,7 @@ package dev.posthorn.outbound;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.ref.WeakReference;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Map;
@@ -271,6 +272,11 @@ public class MailManagedConnectionFactory
     private transient volatile ContextService contextService;
     private transient volatile boolean applicationExecutorLooked;
     private final transient Object unenlistedBranchKey = new Object();
+    /**
+     * Executors in an application module's context by its class loader. Both are weakly held, because the
+     * captured context refers to the class loader, so that undeployed applications can be collected.
+     */
+    private final transient Map<ClassLoader, WeakReference<Executor>> contextExecutors = new WeakHashMap<>();
     /** Application names by class loader, weakly held so that undeployed applications can be collected. */
     private final transient Map<ClassLoader, Optional<String>> applicationNames = new WeakHashMap<>();
 
@@ -482,8 +488,14 @@ public class MailManagedConnectionFactory
 
     /**
      * Returns an executor that runs tasks on the container's managed executor in the context of the calling
-     * application component, captured now, or {@code null} when the container offers no such services.
-     * Call it on the application's thread.
+     * application component, or {@code null} when the container offers no such services. Call it on the
+     * application's thread.
+     *
+     * <p>The context is captured once per class loader, that is per application module, and reused while
+     * messages or deliveries still refer to it. Payara captured it by scanning the class path, which cost
+     * as much CPU as queuing a small message, and a delivery task can only go on with the next message of
+     * the same executor. Deliveries therefore run with the module's class loader and naming context, and
+     * with the caller identity of whichever transaction captured the context, not necessarily the sender's.
      */
     Executor applicationContextExecutor() {
         if (!applicationExecutorLooked) {
@@ -496,14 +508,31 @@ public class MailManagedConnectionFactory
         if (executor == null || context == null) {
             return null;
         }
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        if (loader != null) {
+            synchronized (contextExecutors) {
+                WeakReference<Executor> known = contextExecutors.get(loader);
+                Executor cached = known == null ? null : known.get();
+                if (cached != null) {
+                    return cached;
+                }
+            }
+        }
+        Executor captured;
         try {
             Executor inCallerContext = context.currentContextExecutor();
-            return task -> executor.execute(() -> runInContext(inCallerContext, task));
+            captured = task -> executor.execute(() -> runInContext(inCallerContext, task));
         } catch (IllegalStateException e) {
             LOG.log(Level.FINE, "{0}: no application context to capture ({1}); delivering on the work manager",
                     new Object[] {name(), e.getMessage()});
             return null;
         }
+        if (loader != null) {
+            synchronized (contextExecutors) {
+                contextExecutors.put(loader, new WeakReference<>(captured));
+            }
+        }
+        return captured;
     }
 
     /**

@@ -21,6 +21,7 @@
 #   MICRO_HEAP                    -Xms and -Xmx of Payara Micro (default 512m)
 #   MICRO_START_SECONDS           time limit for Payara Micro to boot and deploy (default 180)
 #   MICRO_JFR                     1 to record a JFR profile of Payara Micro during its cases (default 0)
+#   MICRO_JAVA_OPTS               further JVM options of Payara Micro, split at spaces (default none)
 set -euo pipefail
 
 THREADS=${THREADS:-4}
@@ -44,6 +45,7 @@ MICRO_WARMUPS=${MICRO_WARMUPS:-2}
 MICRO_HEAP=${MICRO_HEAP:-512m}
 MICRO_START_SECONDS=${MICRO_START_SECONDS:-180}
 MICRO_JFR=${MICRO_JFR:-0}
+read -r -a MICRO_EXTRA_OPTS <<< "${MICRO_JAVA_OPTS:-}"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/benchmarks/target"
@@ -136,7 +138,7 @@ create-connector-connection-pool --raname posthorn --connectiondefinition dev.po
 create-connector-resource --poolname bench-pool mail/bench
 END
   echo "Starting Payara Micro on 127.0.0.1:$http_port with its log in $MICRO_WORK/micro.log" >&2
-  java "-Xms$MICRO_HEAP" "-Xmx$MICRO_HEAP" -Djava.io.tmpdir="$MICRO_WORK/tmp" \
+  java "-Xms$MICRO_HEAP" "-Xmx$MICRO_HEAP" "${MICRO_EXTRA_OPTS[@]}" -Djava.io.tmpdir="$MICRO_WORK/tmp" \
     -Dhazelcast.config="$ROOT/benchmarks/micro/src/main/micro/hazelcast.xml" \
     -jar "$ROOT/benchmarks/micro/target/micro/payara-micro.jar" --nocluster --disablephonehome \
     --port "$http_port" --rootdir "$MICRO_WORK/root" --unpackdir "$MICRO_WORK/runtime" \
@@ -217,6 +219,13 @@ echo "smtp-sink (PID $SINK_PID) listens on 127.0.0.1:$PORT" >&2
   echo "- JVM: $(java -version 2>&1 | sed -n 2p)"
   echo "- Server: Postfix smtp-sink on 127.0.0.1, backlog 256"
   echo "- Spool file system: $(df -T "$OUT" | awk 'NR == 2 {print $2 " on " $1 ", mounted on " $7}')"
+  if commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null); then
+    git -C "$ROOT" diff --quiet HEAD -- adapter || commit="$commit with uncommitted changes"
+    echo "- Adapter: commit $commit"
+  fi
+  if [[ -n ${MICRO_JAVA_OPTS:-} ]]; then
+    echo "- Further JVM options of Payara Micro: \`$MICRO_JAVA_OPTS\`"
+  fi
   echo
 } > "$RESULTS"
 

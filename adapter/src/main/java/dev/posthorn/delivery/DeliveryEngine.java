@@ -48,6 +48,9 @@ public final class DeliveryEngine implements AutoCloseable {
      */
     static final int MAX_DELIVERIES_PER_TASK = 64;
 
+    /** How long a delivery task with nothing due waits for the next message before it ends. */
+    private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
     /** Borrows connections for deliveries, outside any transaction. */
     @FunctionalInterface
     public interface Sender {
@@ -75,6 +78,8 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final Object slots = new Object();
     private int busy;
+    /** Tasks that hold a slot and wait in {@link #claimNext} for a message to become due. */
+    private int lingering;
     private boolean stopping;
     private TimerTask wakeUp;
     private long wakeUpAt = Long.MAX_VALUE;
@@ -120,12 +125,22 @@ public final class DeliveryEngine implements AutoCloseable {
         this.sender = replacement;
     }
 
-    /** Claims and starts every due message that fits in the free delivery slots. */
+    /**
+     * Claims and starts every due message that fits in the free delivery slots, or lets a waiting task
+     * claim it.
+     */
     public void wake() {
         while (true) {
             Spool.Claim claim;
             synchronized (slots) {
-                if (stopping || busy >= maxConcurrent) {
+                if (stopping) {
+                    return;
+                }
+                if (lingering > 0) {
+                    slots.notifyAll();
+                    return;
+                }
+                if (busy >= maxConcurrent) {
                     return;
                 }
                 claim = spool.claimDue(clock.getAsLong());
@@ -177,6 +192,7 @@ public final class DeliveryEngine implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         synchronized (slots) {
             stopping = true;
+            slots.notifyAll();
             if (wakeUp != null) {
                 wakeUp.cancel();
             }
@@ -231,21 +247,48 @@ public final class DeliveryEngine implements AutoCloseable {
     }
 
     /**
-     * Claims the next due message for a task that just finished one, keeping the task's slot. Returns
-     * {@code null} when the task should end: nothing is due, the engine stops, or the message needs another
-     * executor, in which case it is started there with the slot passed on.
+     * Claims the next due message for a task that just finished one, keeping the task's slot. When nothing
+     * is due the task waits up to {@link #LINGER_NANOS} for the next commit, because under steady load
+     * that is cheaper than ending the task and starting a new one. Returns {@code null} when the task should
+     * end: nothing came, the engine stops, or the message needs another executor, in which case it is
+     * started there with the slot passed on.
      */
     private Spool.Claim claimNext(DeliveryRun run) {
         Spool.Claim next;
+        boolean waited = false;
         synchronized (slots) {
-            if (stopping) {
-                return null;
+            long deadline = 0;
+            while (true) {
+                if (stopping) {
+                    return null;
+                }
+                next = spool.claimDue(clock.getAsLong());
+                if (next != null) {
+                    break;
+                }
+                long now = System.nanoTime();
+                if (deadline == 0) {
+                    scheduleWakeUp(spool.nextDueAt());
+                    deadline = now + LINGER_NANOS;
+                }
+                if (deadline - now <= 0) {
+                    return null;
+                }
+                lingering++;
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(slots, deadline - now);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                } finally {
+                    lingering--;
+                }
+                waited = true;
             }
-            next = spool.claimDue(clock.getAsLong());
-            if (next == null) {
-                scheduleWakeUp(spool.nextDueAt());
-                return null;
-            }
+        }
+        if (waited) {
+            // One wake-up may stand for several released messages: pass the rest to other tasks.
+            wake();
         }
         if (next.executor() == run.claim.executor()) {
             return next;

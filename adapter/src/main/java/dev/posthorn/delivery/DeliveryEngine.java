@@ -78,7 +78,7 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final Object slots = new Object();
     private int busy;
-    /** Tasks that hold a slot and wait in {@link #claimNext} for a message to become due. */
+    /** Number of tasks that hold a slot and wait in {@link #awaitDue} for a message to become due. */
     private int lingering;
     private boolean stopping;
     private TimerTask wakeUp;
@@ -255,38 +255,22 @@ public final class DeliveryEngine implements AutoCloseable {
      */
     private Spool.Claim claimNext(DeliveryRun run) {
         Spool.Claim next;
-        boolean waited = false;
         synchronized (slots) {
-            long deadline = 0;
-            while (true) {
-                if (stopping) {
-                    return null;
-                }
-                next = spool.claimDue(clock.getAsLong());
-                if (next != null) {
-                    break;
-                }
-                long now = System.nanoTime();
-                if (deadline == 0) {
-                    scheduleWakeUp(spool.nextDueAt());
-                    deadline = now + LINGER_NANOS;
-                }
-                if (deadline - now <= 0) {
-                    return null;
-                }
-                lingering++;
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(slots, deadline - now);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return null;
-                } finally {
-                    lingering--;
-                }
-                waited = true;
+            if (stopping) {
+                return null;
+            }
+            next = spool.claimDue(clock.getAsLong());
+            if (next == null) {
+                scheduleWakeUp(spool.nextDueAt());
             }
         }
-        if (waited) {
+        if (next == null) {
+            // Callers may need the connection meanwhile, because they share the pool with deliveries.
+            run.returnLease();
+            next = awaitDue();
+            if (next == null) {
+                return null;
+            }
             // One wake-up may stand for several released messages: pass the rest to other tasks.
             wake();
         }
@@ -297,6 +281,34 @@ public final class DeliveryEngine implements AutoCloseable {
         run.returnLease();
         start(next);
         return null;
+    }
+
+    /** Waits up to {@link #LINGER_NANOS} for a message to become due and claims it, or returns {@code null}. */
+    private Spool.Claim awaitDue() {
+        synchronized (slots) {
+            long deadline = System.nanoTime() + LINGER_NANOS;
+            while (!stopping) {
+                // Checked before each wait too: a message released since the last look woke no one.
+                Spool.Claim next = spool.claimDue(clock.getAsLong());
+                if (next != null) {
+                    return next;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                lingering++;
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(slots, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                } finally {
+                    lingering--;
+                }
+            }
+            return null;
+        }
     }
 
     private void deliver(DeliveryRun run) {

@@ -266,7 +266,19 @@ public final class MessagePreparer {
 
     private static byte[] render(MimeMessage message) throws IOException, MessagingException {
         RenderBuffer out = new RenderBuffer();
-        message.writeTo(out, OMITTED_HEADERS);
+        Thread thread = Thread.currentThread();
+        ClassLoader application = thread.getContextClassLoader();
+        ClassLoader lookup = ProviderLookupLoader.around(application);
+        if (lookup != null) {
+            thread.setContextClassLoader(lookup);
+        }
+        try {
+            message.writeTo(out, OMITTED_HEADERS);
+        } finally {
+            if (lookup != null) {
+                thread.setContextClassLoader(application);
+            }
+        }
         return out.toByteArray();
     }
 }

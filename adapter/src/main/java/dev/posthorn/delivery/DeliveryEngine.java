@@ -137,7 +137,10 @@ public final class DeliveryEngine implements AutoCloseable {
                     return;
                 }
                 if (lingering > 0) {
-                    slots.notifyAll();
+                    // Only waiting tasks wait on this monitor until the engine stops, so notify wakes one.
+                    if (spool.nextDueAt() <= clock.getAsLong()) {
+                        slots.notify();
+                    }
                     return;
                 }
                 if (busy >= maxConcurrent) {
@@ -271,7 +274,7 @@ public final class DeliveryEngine implements AutoCloseable {
             if (next == null) {
                 return null;
             }
-            // One wake-up may stand for several released messages: pass the rest to other tasks.
+            // One wake-up may stand for several released messages: pass any still due to another task.
             wake();
         }
         if (next.executor() == run.claim.executor()) {
@@ -509,7 +512,9 @@ public final class DeliveryEngine implements AutoCloseable {
                 if (!slotPassedOn) {
                     synchronized (slots) {
                         busy--;
-                        slots.notifyAll();
+                        if (stopping) {
+                            slots.notifyAll();
+                        }
                     }
                     wake();
                 }

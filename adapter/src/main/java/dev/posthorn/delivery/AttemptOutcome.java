@@ -102,6 +102,23 @@ record AttemptOutcome(List<RecipientStatus> results, List<String> remaining, boo
         return anyRejected ? DeliveryState.PARTIAL : DeliveryState.SENT;
     }
 
+    /**
+     * Describes the recipients that did not accept the message, at most {@code limit} of them with their
+     * replies, for a log line about a partial delivery.
+     */
+    String rejectedRecipients(int limit) {
+        List<RecipientStatus> rejected = results.stream().filter(r -> !r.accepted()).toList();
+        StringBuilder text = new StringBuilder();
+        for (RecipientStatus status : rejected.subList(0, Math.min(limit, rejected.size()))) {
+            text.append(text.length() == 0 ? "" : "; ").append(status.address()).append(": ")
+                    .append(status.reply() == null ? "no reply" : status.reply());
+        }
+        if (rejected.size() > limit) {
+            text.append("; and ").append(rejected.size() - limit).append(" more");
+        }
+        return text.toString();
+    }
+
     private static Map<String, RecipientStatus> start(List<String> allRecipients, List<RecipientStatus> earlier) {
         Map<String, RecipientStatus> merged = new LinkedHashMap<>();
         for (String address : allRecipients) {

@@ -374,8 +374,8 @@ public final class DeliveryEngine implements AutoCloseable {
         } else {
             sent.incrementAndGet();
             if (state == DeliveryState.PARTIAL) {
-                LOG.log(Level.WARNING, "{0}: {1} delivered to some recipients only: {2}",
-                        new Object[] {name, message, outcome.error()});
+                LOG.log(Level.WARNING, "{0}: {1} delivered to some recipients only; not delivered to {2}",
+                        new Object[] {name, message, outcome.rejectedRecipients(5)});
             } else {
                 LOG.log(Level.FINE, "{0}: {1} delivered after {2} attempt(s)",
                         new Object[] {name, message, claim.attempt()});

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
+import java.text.MessageFormat;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,9 +20,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 import javax.management.MBeanServer;
@@ -34,6 +40,7 @@ import dev.posthorn.api.DeliveryStatus;
 import dev.posthorn.api.MailConnection;
 import dev.posthorn.api.RecipientStatus;
 import dev.posthorn.api.SendReceipt;
+import dev.posthorn.delivery.DeliveryEngine;
 import dev.posthorn.testing.ScriptedSmtpServer;
 import jakarta.mail.Message;
 import jakarta.mail.internet.MimeMessage;
@@ -226,6 +233,25 @@ class DeliveryFaultTest {
                 return accepted > 50 ? "452 4.5.3 Too many recipients" : null;
             });
             TestTransactionRegistry registry = new TestTransactionRegistry();
+            List<String> warnings = new CopyOnWriteArrayList<>();
+            Handler capture = new Handler() {
+                @Override
+                public void publish(LogRecord record) {
+                    if (record.getLevel() == Level.WARNING) {
+                        warnings.add(MessageFormat.format(record.getMessage(), record.getParameters()));
+                    }
+                }
+
+                @Override
+                public void flush() {
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+            Logger engineLog = Logger.getLogger(DeliveryEngine.class.getName());
+            engineLog.addHandler(capture);
             try (AdapterFixture fixture = fastRetries(new AdapterFixture(server.port(), registry))) {
                 MimeMessage message = AdapterFixture.message("a@example.org", "many", "Body");
                 message.addRecipients(Message.RecipientType.TO, "bad@example.org, c@example.org");
@@ -248,8 +274,12 @@ class DeliveryFaultTest {
                 assertFalse(bad.accepted());
                 assertEquals(550, bad.reply().code());
                 assertEquals(1, countLines(server, "RCPT TO:<bad@example.org>"), "the 5xx recipient is not retried");
+                assertTrue(warnings.stream().anyMatch(line -> line.contains("not delivered to bad@example.org: 550")),
+                        "warnings: " + warnings);
                 System.out.println("| 63 recipients: 1 rejected (550), 12 deferred (452) | 1 | 1 (PARTIAL, 2 "
                         + "transactions) | 0 | 0 |");
+            } finally {
+                engineLog.removeHandler(capture);
             }
         }
     }
@@ -499,7 +529,7 @@ class DeliveryFaultTest {
         return receipts;
     }
 
-    private static dev.posthorn.delivery.DeliveryEngine engine(AdapterFixture fixture) throws Exception {
+    private static DeliveryEngine engine(AdapterFixture fixture) throws Exception {
         return fixture.managedFactory.deliveryEngine();
     }
 

@@ -66,18 +66,8 @@ final class RenderBuffer extends OutputStream implements LineOutputStream {
      */
     @Override
     public void writeln(String line) {
-        int length = line.length();
-        boolean ascii = true;
-        for (int i = 0; i < length && ascii; i++) {
-            ascii = line.charAt(i) < 0x80;
-        }
-        if (ascii) {
-            for (int i = 0; i < length; i++) {
-                write(line.charAt(i));
-            }
-        } else {
-            write(line.getBytes(StandardCharsets.UTF_8));
-        }
+        // UTF-8 encodes ASCII as the same bytes, so one encoding serves both cases.
+        write(line.getBytes(StandardCharsets.UTF_8));
         writeln();
     }
 

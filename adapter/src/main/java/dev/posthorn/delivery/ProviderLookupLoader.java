@@ -3,7 +3,6 @@ package dev.posthorn.delivery;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.ref.WeakReference;
 import java.net.URL;
 import java.net.URLConnection;
 import java.net.URLStreamHandler;
@@ -11,8 +10,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -35,11 +32,8 @@ final class ProviderLookupLoader extends ClassLoader {
 
     static final String DECLARATION = "META-INF/services/" + StreamProvider.class.getName();
 
-    /**
-     * Loaders by application class loader. A loader refers to its parent, so it is held weakly as well,
-     * because otherwise the map would keep undeployed applications. A collected loader is created again.
-     */
-    private static final Map<ClassLoader, WeakReference<ProviderLookupLoader>> LOADERS = new WeakHashMap<>();
+    /** Loaders by application class loader. */
+    private static final ClassLoaderCache<ProviderLookupLoader> LOADERS = new ClassLoaderCache<>();
 
     private final List<URL> declarations;
 
@@ -56,12 +50,9 @@ final class ProviderLookupLoader extends ClassLoader {
         if (application == null || application instanceof ProviderLookupLoader) {
             return null;
         }
-        synchronized (LOADERS) {
-            WeakReference<ProviderLookupLoader> known = LOADERS.get(application);
-            ProviderLookupLoader loader = known == null ? null : known.get();
-            if (loader != null) {
-                return loader;
-            }
+        ProviderLookupLoader known = LOADERS.get(application);
+        if (known != null) {
+            return known;
         }
         List<URL> found = new ArrayList<>();
         try {
@@ -76,9 +67,7 @@ final class ProviderLookupLoader extends ClassLoader {
             return null;
         }
         ProviderLookupLoader loader = new ProviderLookupLoader(application, List.copyOf(found));
-        synchronized (LOADERS) {
-            LOADERS.put(application, new WeakReference<>(loader));
-        }
+        LOADERS.put(application, loader);
         return loader;
     }
 

@@ -2,7 +2,6 @@ package dev.posthorn.outbound;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.lang.ref.WeakReference;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Map;
@@ -26,6 +25,7 @@ import dev.posthorn.api.MailConnection;
 import dev.posthorn.api.MailConnectionFactory;
 import dev.posthorn.api.MailException;
 import dev.posthorn.api.SendReceipt;
+import dev.posthorn.delivery.ClassLoaderCache;
 import dev.posthorn.delivery.DeliveryEngine;
 import dev.posthorn.delivery.RetryPolicy;
 import dev.posthorn.delivery.MessagePreparer;
@@ -272,11 +272,8 @@ public class MailManagedConnectionFactory
     private transient volatile ContextService contextService;
     private transient volatile boolean applicationExecutorLooked;
     private final transient Object unenlistedBranchKey = new Object();
-    /**
-     * Executors in an application module's context by its class loader. Both are weakly held, because the
-     * captured context refers to the class loader, so that undeployed applications can be collected.
-     */
-    private final transient Map<ClassLoader, WeakReference<Executor>> contextExecutors = new WeakHashMap<>();
+    /** Executors in an application module's context, by the module's class loader. */
+    private final transient ClassLoaderCache<Executor> contextExecutors = new ClassLoaderCache<>();
     /** Application names by class loader, weakly held so that undeployed applications can be collected. */
     private final transient Map<ClassLoader, Optional<String>> applicationNames = new WeakHashMap<>();
 
@@ -509,14 +506,9 @@ public class MailManagedConnectionFactory
             return null;
         }
         ClassLoader loader = Thread.currentThread().getContextClassLoader();
-        if (loader != null) {
-            synchronized (contextExecutors) {
-                WeakReference<Executor> known = contextExecutors.get(loader);
-                Executor cached = known == null ? null : known.get();
-                if (cached != null) {
-                    return cached;
-                }
-            }
+        Executor cached = loader == null ? null : contextExecutors.get(loader);
+        if (cached != null) {
+            return cached;
         }
         Executor captured;
         try {
@@ -528,9 +520,7 @@ public class MailManagedConnectionFactory
             return null;
         }
         if (loader != null) {
-            synchronized (contextExecutors) {
-                contextExecutors.put(loader, new WeakReference<>(captured));
-            }
+            contextExecutors.put(loader, captured);
         }
         return captured;
     }

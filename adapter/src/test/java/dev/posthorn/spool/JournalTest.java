@@ -176,7 +176,7 @@ class JournalTest {
         Path segment = firstSegment();
         long size = Files.size(segment);
         try (FileChannel file = FileChannel.open(segment, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-            file.write(ByteBuffer.wrap(new byte[] {0, 0, 0}));
+            file.write(ByteBuffer.wrap(new byte[] {0, 0, 7}));
         }
 
         RecordingVisitor replayed = reopen(LARGE_SEGMENT_BYTES);
@@ -185,6 +185,66 @@ class JournalTest {
         assertEquals(1, replayed.damage.size());
         assertEquals(size, replayed.damage.get(0).offset());
         assertEquals("record header cut short", replayed.damage.get(0).reason());
+        assertEquals(size, Files.size(segment));
+    }
+
+    @Test
+    void segmentPreallocatedUntilClose() throws IOException {
+        long recordsLength;
+        try (Journal journal = Journal.open(directory, 64 * LARGE_SEGMENT_BYTES, new RecordingVisitor())) {
+            Journal.Appended appended = journal.append(bytes("record-0"));
+            journal.sync(appended.position());
+            recordsLength = appended.position();
+
+            assertEquals(recordsLength + Journal.PREALLOCATION_BYTES, Files.size(firstSegment()),
+                    "the segment is written ahead with zeros");
+        }
+
+        assertEquals(recordsLength, Files.size(firstSegment()));
+    }
+
+    @Test
+    void crashedZeroTailCutSilently() throws IOException {
+        Path copy = directory.resolve("copy");
+        Files.createDirectories(copy);
+        try (Journal journal = Journal.open(directory, 64 * LARGE_SEGMENT_BYTES, new RecordingVisitor())) {
+            for (String record : numbered(3)) {
+                journal.sync(journal.append(bytes(record)).position());
+            }
+            // What a crash leaves: the open segment with its records and the zeros set aside after them.
+            Files.copy(firstSegment(), copy.resolve(firstSegment().getFileName()));
+        }
+        Path crashed = copy.resolve(firstSegment().getFileName());
+        long recordsLength = Files.size(firstSegment());
+        assertTrue(Files.size(crashed) > recordsLength, "the copy holds unwritten zeros");
+
+        RecordingVisitor replayed = new RecordingVisitor();
+        try (Journal journal = Journal.open(copy, 64 * LARGE_SEGMENT_BYTES, replayed)) {
+            assertEquals(numbered(3), replayed.records);
+            assertEquals(List.of(), replayed.damage);
+            assertEquals(recordsLength, Files.size(crashed), "replay cuts the zeros off");
+        }
+    }
+
+    @Test
+    void bytesAfterZerosAreDamage() throws IOException {
+        write(LARGE_SEGMENT_BYTES, numbered(3));
+        Path segment = firstSegment();
+        long size = Files.size(segment);
+        try (FileChannel file = FileChannel.open(segment, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            // A frame that reached the disk while the one before it did not.
+            file.write(ByteBuffer.wrap(new byte[100]));
+            file.write(ByteBuffer.wrap(bytes("stray")));
+        }
+
+        RecordingVisitor replayed = reopen(LARGE_SEGMENT_BYTES);
+
+        assertEquals(numbered(3), replayed.records);
+        assertEquals(1, replayed.damage.size());
+        Journal.Damage damage = replayed.damage.get(0);
+        assertEquals(size, damage.offset());
+        assertEquals(105, damage.bytes());
+        assertEquals("record of length 0", damage.reason());
         assertEquals(size, Files.size(segment));
     }
 

@@ -130,12 +130,15 @@ run_micro() {
 set configs.config.server-config.network-config.network-listeners.network-listener.http-listener.address=127.0.0.1
 set configs.config.server-config.network-config.network-listeners.network-listener.https-listener.address=127.0.0.1
 END
-  # The pool has the settings of (p) and (e) in the in-JVM harness. A post-boot file that only creates the pool
-  # fails, because it runs before --deploy, so the file deploys the RAR first.
+  # The pools have the settings of (p) and (e) in the in-JVM harness, the second with twice the maximum size.
+  # A post-boot file that only creates the pools fails, because it runs before --deploy, so the file deploys
+  # the RAR first.
   cat > "$MICRO_WORK/postboot.asadmin" <<END
 deploy $ROOT/adapter/target/posthorn.rar
 create-connector-connection-pool --raname posthorn --connectiondefinition dev.posthorn.api.MailConnectionFactory --transactionsupport XATransaction --steadypoolsize 0 --maxpoolsize $THREADS --property host=127.0.0.1:port=$PORT:transportSecurity=PLAIN:connectTimeoutMillis=2000:readTimeoutMillis=10000:writeTimeoutMillis=10000:fromAddress=bench@posthorn.example:name=bench-micro:spoolDirectory=$SPOOL/micro:maxConcurrentDeliveries=$THREADS:shutdownTimeoutMillis=1000 bench-pool
 create-connector-resource --poolname bench-pool mail/bench
+create-connector-connection-pool --raname posthorn --connectiondefinition dev.posthorn.api.MailConnectionFactory --transactionsupport XATransaction --steadypoolsize 0 --maxpoolsize $((2 * THREADS)) --property host=127.0.0.1:port=$PORT:transportSecurity=PLAIN:connectTimeoutMillis=2000:readTimeoutMillis=10000:writeTimeoutMillis=10000:fromAddress=bench@posthorn.example:name=bench-micro-wide-pool:spoolDirectory=$SPOOL/micro-wide-pool:maxConcurrentDeliveries=$THREADS:shutdownTimeoutMillis=1000 bench-wide-pool
+create-connector-resource --poolname bench-wide-pool mail/bench-wide-pool
 END
   echo "Starting Payara Micro on 127.0.0.1:$http_port with its log in $MICRO_WORK/micro.log" >&2
   java "-Xms$MICRO_HEAP" "-Xmx$MICRO_HEAP" "${MICRO_EXTRA_OPTS[@]}" -Djava.io.tmpdir="$MICRO_WORK/tmp" \

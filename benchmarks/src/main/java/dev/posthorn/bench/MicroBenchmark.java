@@ -34,7 +34,8 @@ import java.util.Properties;
 public final class MicroBenchmark {
 
     private static final int[] SIZES = {1024, 100 * 1024};
-    private static final Map<String, String> MODES = Map.of("d", "sync", "e", "transactional");
+    private static final Map<String, String> MODES = Map.of("d", "sync", "e", "transactional",
+            "ew", "transactional-wide-pool");
     /** Longer than the endpoint's own limits for one run: 300 s for the callers plus 120 s for the deliveries. */
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(480);
 
@@ -96,7 +97,7 @@ public final class MicroBenchmark {
             boolean timed = round > 0;
             String label = timed ? "run " + round : "warm-up " + (round + warmups);
             for (int size : SIZES) {
-                for (String path : List.of("d", "e")) {
+                for (String path : List.of("d", "e", "ew")) {
                     Result result = runOnce(MODES.get(path), size, messagesBySize.get(size), threads);
                     String key = path + " " + SmtpBenchmark.sizeLabel(size);
                     System.out.printf(Locale.ROOT, "Payara Micro %s %s: %s%n", label, key, result);

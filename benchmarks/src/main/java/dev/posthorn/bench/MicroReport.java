@@ -12,7 +12,8 @@ final class MicroReport {
 
     private static final Map<String, String> PATH_NAMES = Map.of(
             "d", "(d) Posthorn on Payara Micro, EJB synchronous send",
-            "e", "(e) Posthorn on Payara Micro, EJB send in a container-managed transaction");
+            "e", "(e) Posthorn on Payara Micro, EJB send in a container-managed transaction",
+            "ew", "(ew) as (e), pool of twice the caller tasks");
     private static final List<String> SIZES = List.of("1 KB", "100 KB");
     private static final double TARGET_D_OVER_C = 0.8;
     private static final double TARGET_D_OVER_B = 5.0;
@@ -47,14 +48,16 @@ final class MicroReport {
                 + "business method call through the proxy, from building the message to the return after the commit. "
                 + "\"commit\" runs from the transaction's `beforeCompletion` to its `afterCompletion`, both seen by an "
                 + "interposed synchronization; \"commit..delivered\" runs from that `afterCompletion` to the `MailSent` "
-                + "event.\n\n");
+                + "event. (ew) sends through a second pool of at most " + 2 * threads + " connections with the same "
+                + "settings and " + threads + " delivery slots.\n\n");
         out.append("| path | size | msg/s | CPU s per 1,000 msg | call p50 / p99 ms | commit p50 / p99 ms "
                 + "| commit..delivered p50 / p99 ms | msg/s of each run |\n");
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
-        for (String size : SIZES) {
-            List<Result> runs = results.get("e " + size);
+        for (String key : List.of("e 1 KB", "ew 1 KB", "e 100 KB", "ew 100 KB")) {
+            List<Result> runs = results.get(key);
+            String[] parts = key.split(" ", 2);
             out.append(String.format(Locale.ROOT, "| %s | %s | %.0f | %.3f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %s |%n",
-                    PATH_NAMES.get("e"), size, median(runs, Result::messagesPerSecond),
+                    PATH_NAMES.get(parts[0]), parts[1], median(runs, Result::messagesPerSecond),
                     median(runs, Result::cpuSecondsPerThousand),
                     median(runs, r -> r.callP50() / 1e6), median(runs, r -> r.callP99() / 1e6),
                     median(runs, r -> r.commitP50() / 1e6), median(runs, r -> r.commitP99() / 1e6),
@@ -71,7 +74,7 @@ final class MicroReport {
         out.append("| size | ratio | throughput | CPU per message |\n");
         out.append("| --- | --- | ---: | ---: |\n");
         List<String[]> pairs = List.of(new String[] {"d", "b"}, new String[] {"d", "c"}, new String[] {"d", "p"},
-                new String[] {"e", "c"}, new String[] {"e", "e1"});
+                new String[] {"e", "c"}, new String[] {"e", "e1"}, new String[] {"ew", "c"}, new String[] {"ew", "e1w"});
         for (String size : SIZES) {
             for (String[] pair : pairs) {
                 out.append(String.format(Locale.ROOT, "| %s | (%s)/(%s) | %.2f | %.2f |%n", size, pair[0], pair[1],

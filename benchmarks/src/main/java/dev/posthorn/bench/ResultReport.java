@@ -17,7 +17,9 @@ final class ResultReport {
             "c", "(c) Angus, reused transport per thread, TCP_NODELAY",
             "p", "(p) Posthorn SPI, bounded pool, synchronous send",
             "e1", "(e1) Posthorn SPI, XA transaction per message, one-phase commit",
-            "e2", "(e2) Posthorn SPI, XA transaction per message, prepare and commit");
+            "e2", "(e2) Posthorn SPI, XA transaction per message, prepare and commit",
+            "e1w", "(e1w) as (e1), pool of twice the caller threads",
+            "e2w", "(e2w) as (e2), pool of twice the caller threads");
 
     private ResultReport() {
     }
@@ -64,17 +66,20 @@ final class ResultReport {
                 "%nPosthorn pool of (p) over the whole process (warm-up included): %d managed connections created, "
                         + "%d destroyed.%n",
                 posthornCreated, posthornDestroyed));
-        renderTransactional(out, results, transactional);
+        renderTransactional(out, results, transactional, threads);
         return out.toString();
     }
 
     private static void renderTransactional(StringBuilder out, Map<String, List<Result>> results,
-            Map<String, List<TransactionalCase.Result>> transactional) {
+            Map<String, List<TransactionalCase.Result>> transactional, int threads) {
         out.append("\n### (e) Transactional send, commit to delivered\n\n");
         out.append("msg/s and CPU run from the start signal to the last delivery. \"send..commit\" is each "
-                + "transaction from building its message to the return of its commit; \"commit\" is the "
-                + "prepare and commit, or the one-phase commit, alone; \"commit..delivered\" ends at the "
-                + "`MailSent` event. Medians over the runs of each value.\n\n");
+                + "transaction from building its message to the return of its commit, including the wait for a "
+                + "pooled connection; \"commit\" is the prepare and commit, or the one-phase commit, alone; "
+                + "\"commit..delivered\" ends at the `MailSent` event. Medians over the runs of each value.\n\n");
+        out.append(String.format(Locale.ROOT, "(e1) and (e2) share a pool of %d connections between the callers' "
+                + "transactions and %d delivery slots. (e1w) and (e2w) have a pool of %d for the same callers and "
+                + "delivery slots.%n%n", threads, threads, 2 * threads));
         out.append("| path | size | msg/s | CPU s per 1,000 msg | send..commit p50 / p99 ms | commit p50 / p99 ms "
                 + "| commit..delivered p50 / p99 ms | disk syncs per transaction | msg/s of each run |\n");
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
@@ -87,7 +92,7 @@ final class ResultReport {
         out.append("| size | ratio | throughput | CPU per message |\n");
         out.append("| --- | --- | ---: | ---: |\n");
         for (String size : List.of("1 KB", "100 KB")) {
-            for (String mode : List.of("e1", "e2")) {
+            for (String mode : List.of("e1", "e2", "e1w", "e2w")) {
                 List<TransactionalCase.Result> sent = transactional.get(mode + " " + size);
                 double rate = medianOf(sent, TransactionalCase.Result::messagesPerSecond);
                 double cpu = medianOf(sent, TransactionalCase.Result::cpuSecondsPerThousand);

@@ -36,7 +36,9 @@ import dev.posthorn.outbound.MailResourceAdapter;
  * TCP_NODELAY transport per thread; (p) the Posthorn adapter driven through its SPI with
  * {@link BoundedConnectionManager}, sending outside a transaction; (e1) and (e2) the adapter sending
  * inside XA transactions of one message each, committed in one phase or in two, and delivered from
- * its durable spool after the commit (see {@link TransactionalCase}). Every path runs on the same
+ * its durable spool after the commit (see {@link TransactionalCase}). (e1w) and (e2w) are the same
+ * with a pool of twice the caller threads, because each message takes a pooled connection twice: in the
+ * caller's transaction until the commit, and again for its delivery. Every path runs on the same
  * number of caller threads and builds a new {@link MimeMessage} for every send. After those, the
  * transactional paths run once more at 1 KB with {@code COMMIT_THREADS} caller threads, to measure
  * the commit under more concurrent transactions.
@@ -50,7 +52,7 @@ public final class SmtpBenchmark {
     private static final String FROM = "bench@posthorn.example";
     private static final String TO = "sink@posthorn.example";
     private static final int[] SIZES = {1024, 100 * 1024};
-    private static final String[] PATHS = {"b", "c", "p", "e1", "e2"};
+    private static final String[] PATHS = {"b", "c", "p", "e1", "e2", "e1w", "e2w"};
     /** Tab-separated medians of every case, written next to OUTPUT_FILE. */
     static final String MEDIANS_FILE = "in-jvm-medians.tsv";
 
@@ -63,6 +65,8 @@ public final class SmtpBenchmark {
     private BoundedConnectionManager pool;
     private MailConnectionFactory posthorn;
     private TransactionalPath transactional;
+    /** Paths (e1w) and (e2w): as {@link #transactional}, with a pool of twice as many connections. */
+    private TransactionalPath transactionalWidePool;
 
     private SmtpBenchmark(int port, int threads) {
         this.port = port;
@@ -131,6 +135,8 @@ public final class SmtpBenchmark {
         posthorn = (MailConnectionFactory) managedFactory.createConnectionFactory(pool);
         transactional = new TransactionalPath(new TransactionalPath.Settings("bench-e", port, threads, threads,
                 threads, spoolDirectory.resolve("e"), 10_000));
+        transactionalWidePool = new TransactionalPath(new TransactionalPath.Settings("bench-e-wide-pool", port,
+                2 * threads, threads, threads, spoolDirectory.resolve("e-wide-pool"), 10_000));
     }
 
     /** Configures the managed connection factory of path (p) on {@code adapter}, which must be started. */
@@ -155,6 +161,9 @@ public final class SmtpBenchmark {
         if (transactional != null) {
             transactional.close();
         }
+        if (transactionalWidePool != null) {
+            transactionalWidePool.close();
+        }
         if (pool != null) {
             pool.shutdown();
         }
@@ -177,8 +186,9 @@ public final class SmtpBenchmark {
                     String key = path + " " + sizeLabel(size);
                     Object result;
                     if (path.startsWith("e")) {
-                        TransactionalCase.Result measured = TransactionalCase.run(transactional, threads,
-                                messagesBySize.get(size), builder(plainSession, body(size)), path.equals("e2"));
+                        TransactionalPath target = path.endsWith("w") ? transactionalWidePool : transactional;
+                        TransactionalCase.Result measured = TransactionalCase.run(target, threads,
+                                messagesBySize.get(size), builder(plainSession, body(size)), path.startsWith("e2"));
                         if (repeat > 0) {
                             transactionalResults.computeIfAbsent(key, k -> new ArrayList<>()).add(measured);
                         }

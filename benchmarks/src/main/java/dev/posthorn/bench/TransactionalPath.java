@@ -2,6 +2,8 @@ package dev.posthorn.bench;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -29,11 +31,14 @@ import dev.posthorn.outbound.MailResourceAdapter;
  * pool on a server. The caller thread plays the transaction manager (see {@link #sendInTransaction}).
  *
  * <p>Delivery events reach {@link #onEvent}, because the bench naming context names the application
- * {@value BenchNamingContextFactory#APPLICATION_NAME} on every thread.
+ * {@value BenchNamingContextFactory#APPLICATION_NAME} on every thread. Several paths may be open at once:
+ * the one event sink of that application passes each event to the path whose factory name it carries.
  */
 final class TransactionalPath implements AutoCloseable {
 
     private static final AtomicLong NEXT_TRANSACTION = new AtomicLong();
+    /** Open paths by the name of their managed connection factory, for routing delivery events. */
+    private static final Map<String, TransactionalPath> OPEN_PATHS = new ConcurrentHashMap<>();
 
     /** Times of one transaction from {@link System#nanoTime()}, and the tracking id of its message. */
     record Timing(String trackingId, long startNanos, long commitStartNanos, long committedNanos) {
@@ -67,8 +72,9 @@ final class TransactionalPath implements AutoCloseable {
         managedFactory.setSpoolDirectory(settings.spoolDirectory().toString());
         managedFactory.setMaxConcurrentDeliveries(settings.maxConcurrentDeliveries());
         managedFactory.setShutdownTimeoutMillis(1_000L);
+        OPEN_PATHS.put(settings.name(), this);
         DeliveryEvents.register(BenchNamingContextFactory.APPLICATION_NAME, getClass().getClassLoader(),
-                event -> eventListener.accept(event));
+                TransactionalPath::dispatch);
         pool = new BoundedConnectionManager(settings.poolSize());
         factory = (MailConnectionFactory) managedFactory.createConnectionFactory(pool);
     }
@@ -149,10 +155,20 @@ final class TransactionalPath implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        DeliveryEvents.unregister(BenchNamingContextFactory.APPLICATION_NAME);
+        OPEN_PATHS.remove(managedFactory.getName());
+        if (OPEN_PATHS.isEmpty()) {
+            DeliveryEvents.unregister(BenchNamingContextFactory.APPLICATION_NAME);
+        }
         pool.shutdown();
         adapter.stop();
         bootstrap.close();
+    }
+
+    private static void dispatch(MailDeliveryEvent event) {
+        TransactionalPath path = OPEN_PATHS.get(event.factoryName());
+        if (path != null) {
+            path.eventListener.accept(event);
+        }
     }
 
     /** Builds a new message for each send. */

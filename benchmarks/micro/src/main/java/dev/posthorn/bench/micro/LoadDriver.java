@@ -34,11 +34,11 @@ import jakarta.ws.rs.core.Response;
  * each call {@link MailSenderBean} through its EJB proxy {@code messages / threads} times, all released at
  * once. The response is one {@code key=value} line per figure, in nanoseconds, for the benchmark client.
  *
- * <p>{@code POST /posthorn-bench/api/load?mode=sync|transactional&size=BYTES&messages=N&threads=K}
+ * <p>{@code POST /posthorn-bench/api/load?mode=sync|transactional|transactional-wide-pool&size=BYTES&messages=N&threads=K}
  *
  * <p>Mode {@code sync} calls {@link MailSenderBean#sendNow}; the run ends when the last call returns.
  * Mode {@code transactional} calls {@link MailSenderBean#sendInTransaction}; the run ends at the last
- * {@code MailSent} event. Wall time and process CPU time run from the start signal to the end of the run.
+ * {@code MailSent} event. Mode {@code transactional-wide-pool} does the same over the pool of twice the size. Wall time and process CPU time run from the start signal to the end of the run.
  */
 @Path("load")
 @RequestScoped
@@ -73,9 +73,10 @@ public class LoadDriver {
     public Response run(@QueryParam("mode") String mode, @QueryParam("size") @DefaultValue("1024") int size,
                         @QueryParam("messages") int messages, @QueryParam("threads") int threads)
             throws InterruptedException {
-        boolean transactional = "transactional".equals(mode);
+        boolean widePool = "transactional-wide-pool".equals(mode);
+        boolean transactional = widePool || "transactional".equals(mode);
         if (!transactional && !"sync".equals(mode)) {
-            return invalid("mode must be sync or transactional, not " + mode);
+            return invalid("mode must be sync, transactional or transactional-wide-pool, not " + mode);
         }
         if (size < 1 || size > MAX_SIZE) {
             return invalid("size must be 1 to " + MAX_SIZE + " bytes, not " + size);
@@ -87,7 +88,7 @@ public class LoadDriver {
             return invalid("messages (" + messages + ") must be at least threads (" + threads + ")");
         }
         try {
-            return Response.ok(measure(transactional, size, messages / threads, threads)).build();
+            return Response.ok(measure(transactional, widePool, size, messages / threads, threads)).build();
         } catch (IllegalStateException e) {
             LOG.log(Level.WARNING, "Benchmark run failed: mode " + mode + ", " + size + " bytes, " + messages
                     + " messages on " + threads + " threads", e);
@@ -95,7 +96,8 @@ public class LoadDriver {
         }
     }
 
-    private String measure(boolean transactional, int size, int perThread, int threads) throws InterruptedException {
+    private String measure(boolean transactional, boolean widePool, int size, int perThread, int threads)
+            throws InterruptedException {
         String body = BenchMessages.body(size);
         int total = perThread * threads;
         CountDownLatch ready = new CountDownLatch(threads);
@@ -109,7 +111,7 @@ public class LoadDriver {
                 runningThreads.add(Thread.currentThread().getName());
                 ready.countDown();
                 start.await();
-                return callAll(transactional, body, perThread);
+                return callAll(transactional, widePool, body, perThread);
             }));
         }
         if (!ready.await(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
@@ -153,7 +155,7 @@ public class LoadDriver {
         return out.toString();
     }
 
-    private CallerTimes callAll(boolean transactional, String body, int count) throws Exception {
+    private CallerTimes callAll(boolean transactional, boolean widePool, String body, int count) throws Exception {
         long[] callNanos = new long[count];
         String[] trackingIds = new String[count];
         CommitClock[] clocks = new CommitClock[count];
@@ -162,7 +164,7 @@ public class LoadDriver {
             SendReceipt receipt;
             if (transactional) {
                 clocks[i] = new CommitClock();
-                receipt = sender.sendInTransaction(body, clocks[i]);
+                receipt = sender.sendInTransaction(body, clocks[i], widePool);
             } else {
                 receipt = sender.sendNow(body);
             }

@@ -13,15 +13,20 @@ import jakarta.transaction.TransactionSynchronizationRegistry;
 
 /**
  * The bean under test: builds the benchmark message and sends it through the Posthorn connection pool
- * {@value #RESOURCE}, which {@code benchmarks/run.sh} creates with asadmin before it deploys this WAR.
+ * {@value #RESOURCE}, or in a transaction also through {@value #WIDE_POOL_RESOURCE}, a pool of twice the
+ * size. {@code benchmarks/run.sh} creates both with asadmin before it deploys this WAR.
  */
 @Stateless
 public class MailSenderBean {
 
     static final String RESOURCE = "mail/bench";
+    static final String WIDE_POOL_RESOURCE = "mail/bench-wide-pool";
 
     @Resource(lookup = RESOURCE)
     private MailConnectionFactory mail;
+
+    @Resource(lookup = WIDE_POOL_RESOURCE)
+    private MailConnectionFactory widePoolMail;
 
     @Resource
     private TransactionSynchronizationRegistry transactions;
@@ -43,12 +48,15 @@ public class MailSenderBean {
      * Posthorn delivers it after the commit.
      *
      * @param clock records the start and end of this transaction's completion
+     * @param widePool whether to send through {@value #WIDE_POOL_RESOURCE} instead of {@value #RESOURCE}
      * @return the receipt, with outcome {@code QUEUED}
      */
     @TransactionAttribute(TransactionAttributeType.REQUIRED)
-    public SendReceipt sendInTransaction(String body, CommitClock clock) throws MailException, MessagingException {
+    public SendReceipt sendInTransaction(String body, CommitClock clock, boolean widePool)
+            throws MailException, MessagingException {
         transactions.registerInterposedSynchronization(clock);
-        try (MailConnection connection = mail.getConnection()) {
+        MailConnectionFactory factory = widePool ? widePoolMail : mail;
+        try (MailConnection connection = factory.getConnection()) {
             return connection.send(BenchMessages.message(body));
         }
     }

@@ -225,9 +225,10 @@ public class MailManagedConnectionFactory
     private String spoolDirectory;
 
     @ConfigProperty(defaultValue = "4", description = {
-        "Maximum number of queued messages delivered at the same time by this connection factory. Keep it at "
-            + "or below the pool's maximum size. The rest waits in the spool, not in memory. Default 4. "
-            + "Range 1-1000."})
+        "Maximum number of queued messages delivered at the same time by this connection factory, each over a "
+            + "connection borrowed from this pool. Transactional senders also hold a pooled connection until "
+            + "they commit, so set the pool's maximum size to at least the concurrent senders plus this value. "
+            + "The rest waits in the spool, not in memory. Default 4. Range 1-1000."})
     private Integer maxConcurrentDeliveries = DEFAULT_MAX_CONCURRENT_DELIVERIES;
 
     @ConfigProperty(defaultValue = "30000", description = {

@@ -145,6 +145,14 @@ class PayaraServerEarIT {
     }
 
     @Test
+    void malformedJsonIsRejectedWith400() throws Exception {
+        HttpResponse<String> response = post("/orders", "not json");
+
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("could not be read as the expected JSON"), response.body());
+    }
+
+    @Test
     void adminRestShowsPoolConfiguration() throws Exception {
         String pool = adminGet("/applications/application/" + APPLICATION
                 + "/resources/connector-connection-pool/java%3Aapp%2Fposthorn-pool");

@@ -4,6 +4,7 @@ import java.util.Timer;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import jakarta.resource.spi.BootstrapContext;
 import jakarta.resource.spi.XATerminator;
@@ -14,14 +15,37 @@ import jakarta.resource.spi.work.WorkListener;
 import jakarta.resource.spi.work.WorkManager;
 import jakarta.transaction.TransactionSynchronizationRegistry;
 
-/** Bootstrap context with a work manager on a small executor, standing in for the container's. */
-final class TestBootstrapContext implements BootstrapContext, WorkManager, AutoCloseable {
+/**
+ * Bootstrap context whose work manager runs work on a fixed pool of daemon threads, standing in for the
+ * container's. Without a transaction registry every send takes the adapter's synchronous path. With one,
+ * a send on a thread that has a transaction is queued with it. The benchmarks use it too.
+ */
+public final class TestBootstrapContext implements BootstrapContext, WorkManager, AutoCloseable {
 
-    private final ExecutorService executor = Executors.newFixedThreadPool(2);
+    private final ExecutorService executor;
     private final TransactionSynchronizationRegistry registry;
 
-    TestBootstrapContext(TransactionSynchronizationRegistry registry) {
+    /** A context without a transaction registry and with 2 work manager threads. */
+    public TestBootstrapContext() {
+        this(2, null);
+    }
+
+    public TestBootstrapContext(TransactionSynchronizationRegistry registry) {
+        this(2, registry);
+    }
+
+    /**
+     * @param workThreads threads of the work manager, which bound how many deliveries run at once
+     * @param registry the transaction registry to offer the adapter, or {@code null} for none
+     */
+    public TestBootstrapContext(int workThreads, TransactionSynchronizationRegistry registry) {
         this.registry = registry;
+        AtomicInteger threadNumber = new AtomicInteger();
+        executor = Executors.newFixedThreadPool(workThreads, runnable -> {
+            Thread thread = new Thread(runnable, "test-work-manager-" + threadNumber.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     @Override

@@ -33,6 +33,7 @@ import dev.posthorn.api.MailConnectionFactory;
 import dev.posthorn.api.MailDeliveryEvent;
 import dev.posthorn.api.MailSent;
 import dev.posthorn.outbound.MailResourceAdapter;
+import dev.posthorn.outbound.TestBootstrapContext;
 
 /**
  * JMH throughput of four in-JVM send paths against an SMTP sink on 127.0.0.1, with the clients of
@@ -112,7 +113,7 @@ public class SendBenchmark {
     @State(Scope.Benchmark)
     public static class SynchronousAdapter {
 
-        BenchBootstrapContext bootstrap;
+        TestBootstrapContext bootstrap;
         MailResourceAdapter adapter;
         BoundedConnectionManager pool;
         MailConnectionFactory factory;
@@ -120,7 +121,7 @@ public class SendBenchmark {
         @Setup(Level.Trial)
         public void start() throws Exception {
             useBenchNaming();
-            bootstrap = new BenchBootstrapContext();
+            bootstrap = new TestBootstrapContext();
             adapter = new MailResourceAdapter();
             adapter.start(bootstrap);
             pool = new BoundedConnectionManager(THREADS);

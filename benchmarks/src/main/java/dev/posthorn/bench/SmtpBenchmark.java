@@ -26,6 +26,7 @@ import dev.posthorn.api.MailConnection;
 import dev.posthorn.api.MailConnectionFactory;
 import dev.posthorn.outbound.MailManagedConnectionFactory;
 import dev.posthorn.outbound.MailResourceAdapter;
+import dev.posthorn.outbound.TestBootstrapContext;
 
 /**
  * Bounded throughput harness that sends the same messages over three client paths to one SMTP sink
@@ -61,7 +62,7 @@ public final class SmtpBenchmark {
     private final Session plainSession;
     private final Session noDelaySession;
     private MailResourceAdapter adapter;
-    private BenchBootstrapContext bootstrap;
+    private TestBootstrapContext bootstrap;
     private BoundedConnectionManager pool;
     private MailConnectionFactory posthorn;
     private TransactionalPath transactional;
@@ -127,7 +128,7 @@ public final class SmtpBenchmark {
      * the adapter's defaults, and the timeouts are finite as a deployment should set them.
      */
     private void startAdapter(Path spoolDirectory) throws Exception {
-        bootstrap = new BenchBootstrapContext();
+        bootstrap = new TestBootstrapContext();
         adapter = new MailResourceAdapter();
         adapter.start(bootstrap);
         MailManagedConnectionFactory managedFactory = synchronousFactory(adapter, port, spoolDirectory.resolve("p"));

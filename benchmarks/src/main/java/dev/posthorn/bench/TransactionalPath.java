@@ -23,6 +23,7 @@ import dev.posthorn.delivery.DeliveryEvents;
 import dev.posthorn.outbound.BenchAccess;
 import dev.posthorn.outbound.MailManagedConnectionFactory;
 import dev.posthorn.outbound.MailResourceAdapter;
+import dev.posthorn.outbound.TestBootstrapContext;
 
 /**
  * The adapter set up for transactional sending outside a container: its own resource adapter with a
@@ -50,7 +51,7 @@ final class TransactionalPath implements AutoCloseable {
     }
 
     private final ThreadTransactionRegistry registry = new ThreadTransactionRegistry();
-    private final BenchBootstrapContext bootstrap;
+    private final TestBootstrapContext bootstrap;
     private final MailResourceAdapter adapter = new MailResourceAdapter();
     private final MailManagedConnectionFactory managedFactory = new MailManagedConnectionFactory();
     private final BoundedConnectionManager pool;
@@ -58,7 +59,7 @@ final class TransactionalPath implements AutoCloseable {
     private volatile Consumer<MailDeliveryEvent> eventListener = event -> { };
 
     TransactionalPath(Settings settings) throws Exception {
-        bootstrap = new BenchBootstrapContext(settings.workThreads(), registry);
+        bootstrap = new TestBootstrapContext(settings.workThreads(), registry);
         adapter.start(bootstrap);
         managedFactory.setResourceAdapter(adapter);
         managedFactory.setName(settings.name());

@@ -25,16 +25,19 @@ public final class TestBootstrapContext implements BootstrapContext, WorkManager
     private final ExecutorService executor;
     private final TransactionSynchronizationRegistry registry;
 
-    /** A context without a transaction registry and with 2 work manager threads. */
+    /** Creates a context without a transaction registry and with 2 work manager threads. */
     public TestBootstrapContext() {
         this(2, null);
     }
 
+    /** Creates a context with 2 work manager threads that offers {@code registry} to the adapter. */
     public TestBootstrapContext(TransactionSynchronizationRegistry registry) {
         this(2, registry);
     }
 
     /**
+     * Creates a context with {@code workThreads} work manager threads.
+     *
      * @param workThreads threads of the work manager, which bound how many deliveries run at once
      * @param registry the transaction registry to offer the adapter, or {@code null} for none
      */

@@ -153,6 +153,14 @@ class PayaraServerEarIT {
     }
 
     @Test
+    void emptyBodyIsRejectedWithJson400() throws Exception {
+        HttpResponse<String> response = post("/orders", "");
+
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().startsWith("{\"error\":"), response.body());
+    }
+
+    @Test
     void adminRestShowsPoolConfiguration() throws Exception {
         String pool = adminGet("/applications/application/" + APPLICATION
                 + "/resources/connector-connection-pool/java%3Aapp%2Fposthorn-pool");

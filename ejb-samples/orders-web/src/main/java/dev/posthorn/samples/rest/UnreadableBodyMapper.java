@@ -22,21 +22,26 @@ public class UnreadableBodyMapper implements ExceptionMapper<ProcessingException
         for (Throwable cause = e; cause != null; cause = cause.getCause()) {
             if (cause instanceof JsonbException || cause instanceof JsonException) {
                 return json(Response.Status.BAD_REQUEST, "The request body could not be read as the expected "
-                        + "JSON (" + rootMessage(e) + "): send a JSON object with the fields this resource expects");
+                        + "JSON (" + deepestMessage(e) + "): send a JSON object with the fields this resource expects");
             }
         }
-        return json(Response.Status.INTERNAL_SERVER_ERROR, "Processing the request failed: " + rootMessage(e));
+        return json(Response.Status.INTERNAL_SERVER_ERROR, "Processing the request failed: " + deepestMessage(e));
     }
 
     private static Response json(Response.Status status, String error) {
         return Response.status(status).type(MediaType.APPLICATION_JSON_TYPE).entity(ErrorView.message(error)).build();
     }
 
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null) {
-            root = root.getCause();
+    /** Returns the message of the innermost cause that has one, or the class name of the innermost cause. */
+    static String deepestMessage(Throwable e) {
+        String message = null;
+        Throwable innermost = e;
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause.getMessage() != null) {
+                message = cause.getMessage();
+            }
+            innermost = cause;
         }
-        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        return message == null ? innermost.getClass().getSimpleName() : message;
     }
 }

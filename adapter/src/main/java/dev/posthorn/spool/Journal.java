@@ -47,9 +47,11 @@ final class Journal implements AutoCloseable {
     /** Upper bound on one record, so a corrupt length field cannot make replay allocate gigabytes. */
     static final int MAX_RECORD_BYTES = 1 << 30;
     private static final byte[] NO_BYTES = new byte[0];
-    /** How far the segment being written grows at a time; one sync per step pays for the new size. */
+    /** Step in which the segment being written grows. Only the sync after each step records a new size. */
     static final int PREALLOCATION_BYTES = 1024 * 1024;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024).asReadOnlyBuffer();
+    /** Size of the buffers that write zeros ahead of the records and check for them on replay. */
+    private static final int ZERO_CHUNK_BYTES = 64 * 1024;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES).asReadOnlyBuffer();
 
     /** One record read back during replay. */
     interface Visitor {
@@ -83,7 +85,7 @@ final class Journal implements AutoCloseable {
 
     private FileChannel channel;
     private long currentSegment;
-    /** Bytes of records in the current segment; the channel's position. */
+    /** Bytes of records in the current segment, which is also the channel's position. */
     private long currentSize;
     /** Length of the current segment's file: its records and the zeros after them. */
     private long allocatedSize;
@@ -470,7 +472,7 @@ final class Journal implements AutoCloseable {
     }
 
     private static boolean zerosOnly(FileChannel in, long from, long to) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+        ByteBuffer buffer = ByteBuffer.allocate(ZERO_CHUNK_BYTES);
         long at = from;
         while (at < to) {
             buffer.clear().limit((int) Math.min(buffer.capacity(), to - at));

@@ -34,7 +34,20 @@ public record ErrorView(String error, String field, String kind, Integer replyCo
         return new NotFoundException(json(Response.Status.NOT_FOUND, message(error)));
     }
 
-    private static Response json(Response.Status status, ErrorView body) {
+    static Response json(Response.Status status, ErrorView body) {
         return Response.status(status).type(MediaType.APPLICATION_JSON_TYPE).entity(body).build();
+    }
+
+    /** Returns the message of the innermost cause that has one, or the class name of the innermost cause. */
+    static String deepestMessage(Throwable e) {
+        String message = null;
+        Throwable innermost = e;
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause.getMessage() != null) {
+                message = cause.getMessage();
+            }
+            innermost = cause;
+        }
+        return message == null ? innermost.getClass().getSimpleName() : message;
     }
 }
